@@ -1,0 +1,201 @@
+"""A job request (SPEC §4): parse, validate, and normalise it, or say in one line what is wrong.
+
+Validation happens before anything touches the disk, so a bad request leaves no file.
+The normalised form (every field present, memory in bytes) is what `request.json` holds.
+"""
+
+import json
+import math
+import re
+import shlex
+
+from . import defaults
+from .errors import BadRequest
+from .spool import ids
+
+ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)\s*$", re.IGNORECASE)
+UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
+FIELDS = {"name", "commands", "environment", "depends_on", "priority", "timeout",
+          "kill_grace", "max_attempts", "resources", "node", "notify", "parent", "request_id"}
+FORM_FIELDS = {"command", "name", "priority", "timeout", "node", "request_id", "parent"}
+
+
+def parse_json(body: bytes) -> dict:
+    """Decode a JSON object strictly: no NaN/Infinity, no duplicate keys, no deep nesting."""
+
+    def no_constant(name):
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    def no_duplicates(pairs):
+        seen = {}
+        for key, value in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen[key] = value
+        return seen
+
+    try:
+        text = body.decode("utf-8")
+        data = json.loads(text, parse_constant=no_constant, object_pairs_hook=no_duplicates)
+    except UnicodeDecodeError:
+        raise BadRequest("body is not UTF-8") from None
+    except (ValueError, RecursionError) as err:
+        raise BadRequest(f"malformed JSON: {str(err).splitlines()[0][:200]}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("a job request must be a JSON object")
+    return data
+
+
+def from_form(form: dict[str, list[str]]) -> dict:
+    """Turn a form post (`command=echo "a b"`) into a request: split like sh, run without one."""
+    unknown = sorted(set(form) - FORM_FIELDS)
+    if unknown:
+        raise BadRequest(f"unknown form field {unknown[0]!r}")
+    request: dict = {}
+    commands = []
+    for line in form.get("command", []):
+        try:
+            argv = shlex.split(line, posix=True)
+        except ValueError as err:
+            raise BadRequest(f"cannot split command: {err}") from None
+        if not argv:
+            raise BadRequest("empty command")
+        commands.append({"exec": argv})
+    if commands:
+        request["commands"] = commands
+    for key in ("name", "node", "request_id", "parent"):
+        if key in form:
+            request[key] = form[key][-1]
+    for key in ("priority", "timeout"):
+        if key in form:
+            try:
+                request[key] = int(form[key][-1]) if key == "priority" else float(form[key][-1])
+            except ValueError:
+                raise BadRequest(f"{key} must be a number") from None
+    return request
+
+
+def _text(value, what: str, limit: int = 4096) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"{what} must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{what} is not valid Unicode") from None
+    if "\0" in value:
+        raise BadRequest(f"{what} contains a NUL byte")
+    if len(value) > limit:
+        raise BadRequest(f"{what} is longer than {limit} characters")
+    return value
+
+
+def _number(value, what: str, low: float, high: float, integer: bool = False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{what} must be a number")
+    if integer and not isinstance(value, int):
+        raise BadRequest(f"{what} must be an integer")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise BadRequest(f"{what} must be between {low:g} and {high:g}")
+    return value
+
+
+def memory_bytes(value) -> int:
+    """`1 GiB`, `512M`, `2G` or a number of bytes → bytes (K, M, G are powers of 1024, as in Slurm)."""
+    if isinstance(value, str):
+        m = MEMORY.match(value)
+        if not m:
+            raise BadRequest(f"memory {value[:40]!r} is not a size like '1 GiB' or '512M'")
+        return int(float(m.group(1)) * UNITS[m.group(2).upper()])
+    return int(_number(value, "resources.memory", 0, 1 << 60, integer=True))
+
+
+def _commands(value) -> list[dict]:
+    if not isinstance(value, list):
+        raise BadRequest("commands must be a list")
+    out = []
+    for i, cmd in enumerate(value):
+        where = f"commands[{i}]"
+        if not isinstance(cmd, dict) or len(cmd) != 1 or not set(cmd) <= {"exec", "shell"}:
+            raise BadRequest(f"{where} must be {{\"exec\": [...]}} or {{\"shell\": \"...\"}}")
+        if "exec" in cmd:
+            argv = cmd["exec"]
+            if not isinstance(argv, list) or not argv:
+                raise BadRequest(f"{where}.exec must be a non-empty list of strings")
+            out.append({"exec": [_text(a, f"{where}.exec item", 1 << 17) for a in argv]})
+        else:
+            out.append({"shell": _text(cmd["shell"], f"{where}.shell", 1 << 17)})
+    return out
+
+
+def _environment(value) -> dict:
+    if not isinstance(value, dict):
+        raise BadRequest("environment must be an object of strings")
+    env = {}
+    for key, val in value.items():
+        if not ENV_KEY.match(key):
+            raise BadRequest(f"environment name {key[:40]!r} is not a valid variable name")
+        if key.startswith("BANYAN_"):
+            raise BadRequest(f"environment name {key} is reserved (BANYAN_*)")
+        env[key] = _text(val, f"environment {key}", 1 << 17)
+    return env
+
+
+def _resources(value) -> dict:
+    if not isinstance(value, dict):
+        raise BadRequest("resources must be an object")
+    unknown = sorted(set(value) - {"cores", "memory", "gpus"})
+    if unknown:
+        raise BadRequest(f"unknown field resources.{unknown[0]}")
+    return {
+        "cores": _number(value.get("cores", 1), "resources.cores", 0, 4096, integer=True),
+        "memory": memory_bytes(value.get("memory", 0)),
+        "gpus": _number(value.get("gpus", 0), "resources.gpus", 0, 1024, integer=True),
+    }
+
+
+def _name(value) -> str:
+    name = _text(value, "name", 256)
+    if any(not c.isprintable() for c in name):
+        raise BadRequest("name must be one line of printable characters")
+    return name
+
+
+def default_name(commands: list[dict]) -> str:
+    """Like Slurm's default job name: the program, or `sh` / `group`."""
+    if not commands:
+        return "group"
+    first = commands[0]
+    return first["exec"][0].rsplit("/", 1)[-1][:256] if "exec" in first else "sh"
+
+
+def normalise(data: dict) -> dict:
+    """Check every field and fill in defaults; raise BadRequest on the first problem."""
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}")
+    commands = _commands(data.get("commands", []))
+    deps = data.get("depends_on", [])
+    if not isinstance(deps, list):
+        raise BadRequest("depends_on must be a list of job ids")
+    timeout = data.get("timeout")
+    notify = data.get("notify")
+    node = data.get("node")
+    return {
+        "name": _name(data["name"]) if "name" in data else default_name(commands),
+        "commands": commands,
+        "environment": _environment(data.get("environment", {})),
+        "depends_on": [ids.check(d, "depends_on id") for d in deps],
+        "priority": _number(data.get("priority", 0), "priority", -defaults.MAX_PRIORITY,
+                            defaults.MAX_PRIORITY, integer=True),
+        "timeout": None if timeout is None else _number(timeout, "timeout", 0.001, 1e9),
+        "kill_grace": _number(data.get("kill_grace", defaults.KILL_GRACE), "kill_grace", 0, 86400),
+        "max_attempts": _number(data.get("max_attempts", defaults.MAX_ATTEMPTS), "max_attempts",
+                                1, 1000, integer=True),
+        "resources": _resources(data.get("resources", {})),
+        "node": None if node is None else ids.check(node, "node name or label"),
+        "notify": None if notify is None else _text(notify, "notify", 2048),
+        "parent": None if data.get("parent") is None else ids.check(data["parent"], "parent id"),
+        "request_id": (None if data.get("request_id") is None
+                       else ids.check(data["request_id"], "request_id")),
+    }

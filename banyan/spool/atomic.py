@@ -1,0 +1,97 @@
+"""Atomic writes: temp file in state/tmp/, optional fsync, rename; nothing written after.
+
+This is the Maildir protocol (CPython `mailbox.Maildir.add`) with the directory fsync
+that Linux needs for a rename to be durable (HTCondor `classad_log.cpp`). A failed
+fsync is final: it raises, and nothing is promised (PostgreSQL's "fsyncgate").
+"""
+
+import errno
+import itertools
+import os
+
+from ..errors import NoSpace
+
+_counter = itertools.count()
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def no_space(err: OSError, path: str) -> NoSpace:
+    return NoSpace(f"cannot write {path}: disk full ({os.strerror(err.errno)})")
+
+
+def tmp_name(tmpdir: str, path: str) -> str:
+    """A unique temp name `<pid>.<counter>.<basename>`: no two writers ever share one."""
+    return os.path.join(tmpdir, f"{os.getpid()}.{next(_counter)}.{os.path.basename(path)}")
+
+
+def fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_bytes(tmpdir: str, path: str, data: bytes, durable: bool = False) -> None:
+    """Replace `path` by `data` atomically; with `durable`, fsync file and folder first."""
+    tmp = tmp_name(tmpdir, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as err:
+        _discard(tmp)
+        if err.errno in FULL:
+            raise no_space(err, path) from err
+        raise
+    except BaseException:
+        _discard(tmp)
+        raise
+    if durable:
+        fsync_dir(os.path.dirname(path))
+
+
+def write_text(tmpdir: str, path: str, text: str, durable: bool = False) -> None:
+    """Write one value as one newline-terminated line (SPEC §2), atomically."""
+    if not text.endswith("\n"):
+        text += "\n"
+    write_bytes(tmpdir, path, text.encode(), durable)
+
+
+def read_text(path: str) -> str | None:
+    """The value in `path` without its trailing newline, or None if there is no file."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return data.decode(errors="replace").rstrip("\n")
+
+
+def append_line(path: str, line: str) -> None:
+    """Append one line with a single O_APPEND write, so concurrent appenders never interleave."""
+    data = (line.replace("\n", " ") + "\n").encode(errors="replace")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+    except OSError as err:
+        if err.errno in FULL:
+            raise no_space(err, path) from err
+        raise
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,31 @@
+"""Job ids and node names: the one pattern of SPEC §2, and ids that sort by submission."""
+
+import itertools
+import os
+import re
+import time
+
+from ..errors import BadRequest
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_seq = itertools.count()
+
+
+def valid(text: object) -> bool:
+    """True if `text` may stand in a path position (id, node name, token name)."""
+    return isinstance(text, str) and ID_RE.match(text) is not None and "\n" not in text
+
+
+def check(text: object, what: str = "id") -> str:
+    """Return `text` if valid, else raise BadRequest naming what was wrong."""
+    if not valid(text):
+        shown = repr(text)[:80]
+        raise BadRequest(f"invalid {what} {shown}: must match {ID_RE.pattern}")
+    return text  # type: ignore[return-value]
+
+
+def new_id() -> str:
+    """A fresh id: microseconds in hex (so `ls` sorts by submission), then pid and a counter."""
+    us = time.time_ns() // 1000
+    tail = (os.getpid() * 4099 + next(_seq)) & 0xFFFF
+    return f"{us:013x}{tail:04x}"

@@ -1,0 +1,113 @@
+"""Scheduler job records: `scheduler/jobs/<id>/`, one value per file.
+
+A record appears whole: it is built in `tmp/` and renamed into `jobs/`, so a reader
+sees either no job or a complete one. `transition` is the only writer of `state`.
+"""
+
+import json
+import os
+import shutil
+
+from .. import timefmt
+from ..errors import Conflict, NotFound
+from ..states import ALLOWED, State
+from . import events
+from .atomic import append_line, read_text, tmp_name, write_text
+from .paths import Layout
+
+FIELDS = ("state", "status", "result", "exit-status", "node", "attempts", "created-at",
+          "started-at", "finished-at", "parent", "progress")
+
+
+class Jobs:
+    def __init__(self, layout: Layout):
+        self.layout = layout
+
+    def create(self, job_id: str, request: dict, state: State, now: float) -> bool:
+        """Make the whole record at once; False if the job already exists (a repeated intake)."""
+        lay = self.layout
+        final = lay.job_dir(job_id)
+        if os.path.isdir(final):
+            return False
+        stage = tmp_name(lay.tmp, final) + ".d"
+        os.mkdir(stage)
+        try:
+            w = lambda name, value: write_text(lay.tmp, os.path.join(stage, name), value)  # noqa: E731
+            w("request.json", json.dumps(request, sort_keys=True))
+            w("state", state.value)
+            w("status", "unknown")
+            write_text(lay.tmp, os.path.join(stage, "result"), "")
+            w("attempts", "0")
+            w("created-at", timefmt.iso(now))
+            if request.get("parent"):
+                w("parent", request["parent"])
+            if request.get("depends_on"):
+                w("depends-on", "\n".join(request["depends_on"]))
+            append_line(os.path.join(stage, "events"), f"{timefmt.iso(now)} submitted {state.value}")
+            os.rename(stage, final)
+        except OSError:
+            shutil.rmtree(stage, ignore_errors=True)
+            if os.path.isdir(final):
+                return False
+            raise
+        append_line(lay.events, f"{timefmt.iso(now)} {job_id} submitted {state.value}")
+        return True
+
+    def exists(self, job_id: str) -> bool:
+        return os.path.isdir(self.layout.job_dir(job_id))
+
+    def ids(self) -> list[str]:
+        """Every job id, sorted (ids the system makes sort in submission order)."""
+        return sorted(n for n in os.listdir(self.layout.jobs) if not n.startswith("."))
+
+    def get(self, job_id: str, field: str) -> str | None:
+        return read_text(self.layout.job_file(job_id, field))
+
+    def put(self, job_id: str, field: str, value: object) -> None:
+        write_text(self.layout.tmp, self.layout.job_file(job_id, field), str(value))
+
+    def request(self, job_id: str) -> dict:
+        text = read_text(self.layout.job_file(job_id, "request.json"))
+        if text is None:
+            raise NotFound(f"no job {job_id}")
+        return json.loads(text)
+
+    def state(self, job_id: str) -> State:
+        text = self.get(job_id, "state")
+        if text is None:
+            raise NotFound(f"no job {job_id}")
+        return State(text)
+
+    def record(self, job_id: str) -> dict:
+        """Every fact about the job, as the API shows it."""
+        if not self.exists(job_id):
+            raise NotFound(f"no job {job_id}")
+        rec: dict = {"id": job_id}
+        for field in FIELDS:
+            rec[field] = self.get(job_id, field)
+        for key in ("attempts", "exit-status"):
+            if rec[key] not in (None, ""):
+                rec[key] = int(rec[key])
+        rec["result"] = rec["result"] or None
+        deps = self.get(job_id, "depends-on")
+        rec["depends-on"] = deps.split("\n") if deps else []
+        req = self.request(job_id)
+        rec["name"] = req.get("name", "")
+        rec["request"] = req
+        rec["events"] = events.read(self.layout, job_id)
+        return rec
+
+    def transition(self, job_id: str, new: State, event: str, detail: str = "",
+                   now: float | None = None, force: bool = False) -> State:
+        """Move the job to `new` if the table allows it (409 otherwise), and log the event.
+
+        Crash order: the caller renames the index entry first, then this rewrites
+        `state`, then appends to `events`; the pass's recovery step mends a crash between.
+        """
+        old = self.state(job_id)
+        if old != new and new not in ALLOWED[old] and not force:
+            raise Conflict(f"job {job_id} is {old.value}: cannot become {new.value}")
+        if old != new:
+            self.put(job_id, "state", new.value)
+        events.record(self.layout, job_id, event, detail, now)
+        return old

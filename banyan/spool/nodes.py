@@ -1,0 +1,83 @@
+"""Node records: `scheduler/nodes/<name>/{uri,cores,memory,gpus,labels,state,last-seen}`."""
+
+import os
+import shutil
+
+from .. import timefmt
+from ..errors import NotFound
+from .atomic import read_text, tmp_name, write_text
+from .paths import Layout
+
+FIELDS = ("uri", "cores", "memory", "gpus", "labels", "state", "last-seen")
+NUMBERS = ("cores", "memory", "gpus")
+
+
+class Nodes:
+    def __init__(self, layout: Layout):
+        self.layout = layout
+
+    def names(self) -> list[str]:
+        return sorted(n for n in os.listdir(self.layout.nodes) if not n.startswith("."))
+
+    def exists(self, name: str) -> bool:
+        return os.path.isdir(self.layout.node_dir(name))
+
+    def register(self, node: dict, now: float | None = None) -> None:
+        """Create or update a node; a new node folder appears whole (built in tmp/)."""
+        lay = self.layout
+        final = lay.node_dir(node["name"])
+        values = {
+            "uri": node["uri"], "cores": node["cores"], "memory": node["memory"],
+            "gpus": node["gpus"], "labels": ",".join(node.get("labels", [])),
+            "state": node.get("state", "up"), "last-seen": timefmt.iso(now),
+        }
+        if os.path.isdir(final):
+            for field, value in values.items():
+                write_text(lay.tmp, os.path.join(final, field), str(value))
+            return
+        stage = tmp_name(lay.tmp, final) + ".d"
+        os.mkdir(stage)
+        for field, value in values.items():
+            write_text(lay.tmp, os.path.join(stage, field), str(value))
+        try:
+            os.rename(stage, final)
+        except OSError:
+            shutil.rmtree(stage, ignore_errors=True)
+            self.register(node, now)
+
+    def get(self, name: str) -> dict:
+        if not self.exists(name):
+            raise NotFound(f"no node {name}")
+        rec: dict = {"name": name}
+        for field in FIELDS:
+            rec[field] = read_text(self.layout.node_file(name, field))
+        for field in NUMBERS:
+            rec[field] = int(rec[field] or 0)
+        rec["labels"] = [x for x in (rec["labels"] or "").split(",") if x]
+        return rec
+
+    def all(self) -> list[dict]:
+        out = []
+        for name in self.names():
+            try:
+                out.append(self.get(name))
+            except NotFound:
+                continue
+        return out
+
+    def set(self, name: str, field: str, value: str) -> None:
+        if not self.exists(name):
+            raise NotFound(f"no node {name}")
+        write_text(self.layout.tmp, self.layout.node_file(name, field), value)
+
+    def seen(self, name: str, now: float | None = None) -> None:
+        self.set(name, "last-seen", timefmt.iso(now))
+
+    def remove(self, name: str) -> None:
+        """Unregister: rename the folder away first, so readers never see half a node."""
+        final = self.layout.node_dir(name)
+        if not os.path.isdir(final):
+            raise NotFound(f"no node {name}")
+        doomed = tmp_name(self.layout.tmp, final) + ".gone"
+        os.rename(final, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)

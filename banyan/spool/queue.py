@@ -1,0 +1,77 @@
+"""The index folders `queue/` and `running/`: symlinks to `../jobs/<id>`.
+
+Queue entries are named `<inverted priority>-<sequence>-<id>`, so `ls queue/` is
+placement order: higher priority first, then first come, first served (huey's
+FileStorage naming). Moving a job from queue to running is one rename.
+"""
+
+import os
+
+from ..defaults import MAX_PRIORITY
+from .paths import Layout
+
+
+def entry_name(job_id: str, priority: int, seq_us: int) -> str:
+    return f"{MAX_PRIORITY - priority:04d}-{seq_us:013x}-{job_id}"
+
+
+def entry_id(name: str) -> str:
+    return name.split("-", 2)[2]
+
+
+class Index:
+    def __init__(self, layout: Layout):
+        self.layout = layout
+
+    def enqueue(self, job_id: str, priority: int, seq_us: int) -> str:
+        name = entry_name(job_id, priority, seq_us)
+        try:
+            os.symlink(self.layout.job_link(job_id), self.layout.queue_entry(name))
+        except FileExistsError:
+            pass
+        return name
+
+    def queued(self) -> list[tuple[str, str]]:
+        """(entry name, job id) in placement order."""
+        names = sorted(n for n in os.listdir(self.layout.queue) if not n.startswith("."))
+        return [(n, entry_id(n)) for n in names if n.count("-") >= 2]
+
+    def find_queued(self, job_id: str) -> str | None:
+        suffix = "-" + job_id
+        for name, _ in self.queued():
+            if name.endswith(suffix) and entry_id(name) == job_id:
+                return name
+        return None
+
+    def dequeue(self, job_id: str) -> bool:
+        """Remove the job's queue entry; False if it had none."""
+        name = self.find_queued(job_id)
+        if name is None:
+            return False
+        try:
+            os.unlink(self.layout.queue_entry(name))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def to_running(self, name: str, job_id: str) -> None:
+        """One rename moves the entry from queue/ to running/<id>."""
+        os.rename(self.layout.queue_entry(name), self.layout.running_entry(job_id))
+
+    def add_running(self, job_id: str) -> None:
+        try:
+            os.symlink(self.layout.job_link(job_id), self.layout.running_entry(job_id))
+        except FileExistsError:
+            pass
+
+    def running(self) -> list[str]:
+        return sorted(n for n in os.listdir(self.layout.running) if not n.startswith("."))
+
+    def is_running(self, job_id: str) -> bool:
+        return os.path.lexists(self.layout.running_entry(job_id))
+
+    def remove_running(self, job_id: str) -> None:
+        try:
+            os.unlink(self.layout.running_entry(job_id))
+        except FileNotFoundError:
+            pass

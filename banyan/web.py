@@ -1,0 +1,98 @@
+"""What both HTTP apps (scheduler API, processor) share: JSON errors, body limits, text output.
+
+bottle's defaults are wrong for us (RELIABILITY §0.9): its error page is HTML and its
+body limit is 100 KiB. Every app made here answers `{"error": "..."}` for every
+error, 404 and 405 included, and reads bodies up to the limit the caller gives.
+"""
+
+import json
+
+import bottle
+
+from . import defaults
+from .errors import BadRequest, BanyanError, TooLarge
+
+bottle.BaseRequest.MEMFILE_MAX = defaults.MAX_BODY
+
+
+def new_app() -> bottle.Bottle:
+    """A Bottle app whose every error is one line of JSON, and whose domain errors map to codes."""
+    app = bottle.Bottle(autojson=True)
+    app.install(_domain_errors)
+
+    def error_page(err: bottle.HTTPError) -> str:
+        bottle.response.content_type = "application/json"
+        message = err.body if isinstance(err.body, str) and err.body else err.status_line
+        if err.status_code >= 500 and err.exception is not None:
+            message = "internal error"
+        return json.dumps({"error": " ".join(str(message).split())}) + "\n"
+
+    app.default_error_handler = error_page
+    return app
+
+
+def _domain_errors(callback):
+    def wrapper(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except BanyanError as err:
+            return error(err.status, str(err))
+    return wrapper
+
+
+def error(status: int, message: str) -> bottle.HTTPResponse:
+    body = json.dumps({"error": " ".join(message.split())}) + "\n"
+    return bottle.HTTPResponse(body, status=status, content_type="application/json")
+
+
+def body(limit: int = defaults.MAX_BODY) -> bytes:
+    """The request body, refused with 413 before reading when its length is over `limit`."""
+    req = bottle.request
+    try:
+        length = int(req.environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise BadRequest("bad Content-Length") from None
+    if length > limit:
+        raise TooLarge(f"body of {length} bytes is over the limit of {limit}")
+    if length == 0 and "chunked" in req.environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        data = req.environ["wsgi.input"].read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge(f"body is over the limit of {limit} bytes")
+        return data
+    return req.environ["wsgi.input"].read(length) if length else b""
+
+
+def json_body(limit: int = defaults.MAX_BODY) -> dict:
+    from .request import parse_json
+    return parse_json(body(limit))
+
+
+def wants_text() -> bool:
+    return bottle.request.query.get("format") == "text"
+
+
+def text_lines(items: list[dict], keys: list[str]) -> str:
+    """`?format=text` for a listing: one line per item, starting with its id (or name)."""
+    bottle.response.content_type = "text/plain; charset=utf-8"
+    out = []
+    for item in items:
+        out.append(" ".join(_word(item.get(k)) for k in keys))
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def text_record(record: dict) -> str:
+    """`?format=text` for one record: `key value` lines."""
+    bottle.response.content_type = "text/plain; charset=utf-8"
+    lines = []
+    for key, value in record.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, sort_keys=True)
+        lines.append(f"{key} {_word(value, spaces=True)}")
+    return "\n".join(lines) + "\n"
+
+
+def _word(value, spaces: bool = False) -> str:
+    if value is None or value == "":
+        return "-"
+    text = " ".join(str(value).split()) if spaces else "_".join(str(value).split())
+    return "".join(c if c.isprintable() else "?" for c in text)
