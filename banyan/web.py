@@ -31,6 +31,20 @@ def new_app() -> bottle.Bottle:
     return app
 
 
+def guard_ids(app: bottle.Bottle, *prefixes: str) -> None:
+    """Answer 400, not 404, for a path whose id segment is invalid (`..`, `/`, `%2f` decoded).
+
+    Installed last, so it only sees paths no real route matched.
+    """
+    from .spool import ids
+
+    for prefix in prefixes:
+        @app.route(prefix + "<rest:path>", method=["GET", "POST", "PUT", "DELETE", "HEAD"])
+        def check(rest, prefix=prefix):
+            ids.check(rest.split("/", 1)[0], "id in the path")
+            raise bottle.HTTPError(404, f"Not found: {bottle.request.path!r}")
+
+
 def _domain_errors(callback):
     def wrapper(*args, **kwargs):
         try:

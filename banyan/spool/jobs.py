@@ -53,6 +53,17 @@ class Jobs:
         append_line(lay.events, f"{timefmt.iso(now)} {job_id} submitted {state.value}")
         return True
 
+    def add_dependent(self, job_id: str, dependent: str) -> None:
+        """Note in `dependents` that `dependent` waits on `job_id` (once, even if repeated)."""
+        have = self.get(job_id, "dependents")
+        if have is None or dependent not in have.split("\n"):
+            append_line(self.layout.job_file(job_id, "dependents"), dependent)
+
+    def count_events(self, job_id: str, event: str) -> int:
+        """How many times `event` is in the job's log (the attempt number derives from it)."""
+        return sum(1 for line in events.read(self.layout, job_id)
+                   if line.split(" ", 2)[1:2] == [event])
+
     def exists(self, job_id: str) -> bool:
         return os.path.isdir(self.layout.job_dir(job_id))
 

@@ -12,6 +12,7 @@ from .nodes import Nodes
 from .paths import Layout
 from .procjobs import ProcessorJobs
 from .queue import Index
+from .reports import Reports
 
 
 class Spool:
@@ -27,6 +28,7 @@ class Spool:
         self.nodes = Nodes(self.layout)
         self.incoming = Incoming(self.layout)
         self.processor = ProcessorJobs(self.layout)
+        self.reports = Reports(self.layout)
 
     def pass_lock(self, wait: float = 0):
         """A fresh lock object on scheduler/lock (a fresh fd, so threads exclude each other too)."""

@@ -1,0 +1,115 @@
+"""Job routes (SPEC §5, scheduler): submit, list, record, status, update, kill, log."""
+
+import time
+
+import bottle
+
+from .. import web
+from ..errors import NotFound
+from ..scheduler.actions import Actions
+from ..scheduler.nodeclient import NodeClient, NodeError
+from ..spool import Spool, ids
+from ..states import State
+from . import submit, views
+
+FOLLOW_POLL = 0.2
+"""Seconds between reads of a followed log."""
+
+FOLLOW_MAX = 24 * 3600.0
+"""A followed log stream ends after this long even if the job has not stopped."""
+
+
+def install(app: bottle.Bottle, spool: Spool) -> None:
+    actions = Actions(spool)
+
+    @app.post("/scheduler/jobs/new")
+    def new_job():
+        job_id, created = submit.submit(spool, submit.read_request())
+        bottle.response.status = 201 if created else 200
+        if created:
+            bottle.response.set_header("Location", f"/scheduler/jobs/{job_id}")
+        return {"request_id": job_id}
+
+    @app.get("/scheduler/jobs")
+    def list_jobs():
+        items = views.listing(spool, bottle.request.query)
+        if web.wants_text():
+            return web.text_lines(items, list(views.SUMMARY))
+        return {"jobs": items}
+
+    @app.get("/scheduler/jobs/<job_id>")
+    def job_record(job_id):
+        return _out(views.record(spool, job_id))
+
+    @app.get("/scheduler/jobs/<job_id>/status")
+    def job_status(job_id):
+        return _out(views.status(spool, job_id))
+
+    @app.post("/scheduler/jobs/<job_id>/update")
+    def job_update(job_id):
+        views.record(spool, job_id)
+        if not spool.jobs.exists(job_id):
+            return _out(views.record(spool, job_id))
+        return _out(actions.update(job_id, time.time()))
+
+    @app.post("/scheduler/jobs/<job_id>/kill")
+    def job_kill(job_id):
+        views.record(spool, job_id)
+        if not spool.jobs.exists(job_id):  # still in incoming/: let the pass take it first
+            _wait_intake(spool, job_id)
+        return _out(actions.kill(job_id, time.time()))
+
+    @app.get("/scheduler/jobs/<job_id>/log")
+    def job_log(job_id):
+        views.record(spool, job_id)
+        try:
+            offset = int(bottle.request.query.get("offset", 0))
+        except ValueError:
+            offset = -1
+        if offset < 0:
+            return web.error(400, "offset must be a whole number of bytes")
+        bottle.response.content_type = "text/plain; charset=utf-8"
+        if bottle.request.query.get("follow") in ("1", "true", "yes"):
+            return _follow(spool, job_id, offset)
+        data, end = _log_chunk(spool, job_id, offset)
+        bottle.response.set_header("X-Banyan-Offset", str(end))
+        return data
+
+
+def _out(rec: dict):
+    return web.text_record(rec) if web.wants_text() else rec
+
+
+def _wait_intake(spool: Spool, job_id: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not spool.jobs.exists(job_id):
+        if time.monotonic() > deadline:
+            raise NotFound(f"job {job_id} is still waiting for intake; is the scheduler running?")
+        time.sleep(0.02)
+
+
+def _log_chunk(spool: Spool, job_id: str, offset: int) -> tuple[bytes, int]:
+    """The log bytes after `offset`, fetched from the job's node (no shared disk is assumed)."""
+    ids.check(job_id)
+    node = spool.jobs.get(job_id, "node") if spool.jobs.exists(job_id) else None
+    if not node:
+        return b"", offset
+    try:
+        uri = spool.nodes.get(node)["uri"]
+        return NodeClient(uri).log(job_id, offset)
+    except (NotFound, NodeError):
+        return b"", offset
+
+
+def _follow(spool: Spool, job_id: str, offset: int):
+    """Stream the log until the job has stopped and every byte was sent."""
+    deadline = time.monotonic() + FOLLOW_MAX
+    while time.monotonic() < deadline:
+        stopped = spool.jobs.exists(job_id) and spool.jobs.get(job_id, "state") == State.STOPPED.value
+        data, offset = _log_chunk(spool, job_id, offset)
+        if data:
+            yield data
+        elif stopped:
+            return
+        else:
+            time.sleep(FOLLOW_POLL)

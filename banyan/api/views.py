@@ -1,0 +1,91 @@
+"""Read-only views of jobs as the API shows them: records, statuses, listings.
+
+Readers take no lock: every file they read was written by an atomic rename.
+"""
+
+import json
+import os
+
+from .. import defaults, timefmt
+from ..errors import BadRequest, NotFound
+from ..spool import Spool, ids
+
+SUMMARY = ("id", "name", "state", "status", "result", "node", "created-at")
+STATUS = ("id", "name", "state", "status", "result", "node", "exit-status", "attempts",
+          "created-at", "started-at", "finished-at", "progress")
+
+
+def incoming_record(spool: Spool, job_id: str) -> dict:
+    """A job still in `incoming/`: readable at once after its 201 (SPEC §5)."""
+    path = spool.layout.incoming_file(job_id)
+    try:
+        st = os.lstat(path)
+        request = json.loads(spool.incoming.read(job_id))
+    except (OSError, ValueError, BadRequest):
+        raise NotFound(f"no job {job_id}") from None
+    rec = {k: None for k in STATUS}
+    rec.update({"id": job_id, "name": request.get("name", "") if isinstance(request, dict) else "",
+                "state": "incoming", "status": "unknown", "attempts": 0,
+                "created-at": timefmt.iso(st.st_mtime), "events": [], "depends-on": [],
+                "parent": None, "request": request})
+    return rec
+
+
+def record(spool: Spool, job_id: str) -> dict:
+    ids.check(job_id)
+    if spool.jobs.exists(job_id):
+        return spool.jobs.record(job_id)
+    if spool.incoming.has(job_id):
+        return incoming_record(spool, job_id)
+    reason = spool.incoming.rejected_reason(job_id)
+    if reason is not None:
+        raise NotFound(f"job {job_id} was rejected: {reason}")
+    raise NotFound(f"no job {job_id}")
+
+
+def status(spool: Spool, job_id: str) -> dict:
+    rec = record(spool, job_id)
+    return {k: rec.get(k) for k in STATUS}
+
+
+def summary(spool: Spool, job_id: str) -> dict | None:
+    """The listing fields of one job, or None if it vanished meanwhile."""
+    try:
+        if spool.jobs.exists(job_id):
+            rec = {k: spool.jobs.get(job_id, k) for k in SUMMARY if k not in ("id", "name")}
+            rec["result"] = rec["result"] or None
+            try:
+                rec["name"] = spool.jobs.request(job_id).get("name", "")
+            except (NotFound, ValueError):
+                rec["name"] = ""
+            rec["id"] = job_id
+            return {k: rec[k] for k in SUMMARY}
+        return {k: incoming_record(spool, job_id)[k] for k in SUMMARY}
+    except NotFound:
+        return None
+
+
+def listing(spool: Spool, query) -> list[dict]:
+    """Jobs in id order, filtered by `state`, `node`, `name`; paged by `after` and `limit`."""
+    after = query.get("after")
+    if after is not None:
+        ids.check(after, "after id")
+    try:
+        limit = int(query.get("limit", defaults.LIST_LIMIT))
+    except ValueError:
+        raise BadRequest("limit must be a whole number") from None
+    if not 0 <= limit <= defaults.LIST_LIMIT_MAX:
+        raise BadRequest(f"limit must be between 0 and {defaults.LIST_LIMIT_MAX}")
+    wanted = {k: query.get(k) for k in ("state", "node", "name") if query.get(k) is not None}
+    all_ids = sorted(set(spool.jobs.ids()) | set(spool.incoming.ids()))
+    out = []
+    for job_id in all_ids:
+        if len(out) >= limit:
+            break
+        if after is not None and job_id <= after:
+            continue
+        item = summary(spool, job_id)
+        if item is None or any(str(item.get(k)) != v for k, v in wanted.items()):
+            continue
+        out.append(item)
+    return out

@@ -1,0 +1,1 @@
+"""The scheduler: one pass (intake → place → follow → finish) and the daemon that repeats it."""

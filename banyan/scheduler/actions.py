@@ -1,0 +1,80 @@
+"""What users ask of one job outside a pass: kill, update. Each holds the pass lock.
+
+Routes call these (STYLE practice 11: routes check and reply, actions act), so a
+transition never races a pass.
+"""
+
+from contextlib import contextmanager
+
+from ..spool import Spool, events
+from ..spool.lock import hold
+from ..states import ON_NODE, PENDING, Result, State
+from . import lifecycle
+from .follow import Follower
+from .nodeclient import NodeClients, NodeError
+from .place import Placer
+
+LOCK_WAIT = 30.0
+"""Seconds an action waits for a running pass to finish before answering 503."""
+
+
+class Actions:
+    def __init__(self, spool: Spool, token: str | None = None):
+        self.spool = spool
+        self.clients = NodeClients(token)
+
+    @contextmanager
+    def locked(self):
+        lock = self.spool.pass_lock()
+        hold(lock, LOCK_WAIT)
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def kill(self, job_id: str, now: float) -> dict:
+        """Cancel a pending job (and its dependents) at once, or ask its node to kill it.
+
+        Killing a stopped job changes nothing and answers its record.
+        """
+        with self.locked():
+            state = self.spool.jobs.state(job_id)
+            if state in PENDING:
+                lifecycle.cancel(self.spool, job_id, "killed by request", now)
+            elif state in ON_NODE:
+                self._node_kill(job_id, state, now)
+        return self.spool.jobs.record(job_id)
+
+    def _node_kill(self, job_id: str, state: State, now: float) -> None:
+        node = self.spool.jobs.get(job_id, "node")
+        try:
+            uri = self.spool.nodes.get(node)["uri"]
+            self.clients.get(uri).control(job_id, "kill")
+            events.record(self.spool.layout, job_id, "kill-requested", f"sent to node {node}", now)
+        except NodeError as err:
+            if state == State.STARTING:  # the node never confirmed it: nothing runs there
+                lifecycle.stop(self.spool, job_id, Result.KILLED, f"node {node} unreachable", now)
+                return
+            events.record(self.spool.layout, job_id, "kill-requested", f"node {node}: {err}", now)
+
+    def update(self, job_id: str, now: float) -> dict:
+        """Ask the job's node now and bring the record up to date."""
+        with self.locked():
+            if self.spool.index.is_running(job_id):
+                placer = Placer(self.spool, self.clients)
+                follower = Follower(self.spool, self.clients, placer, float("inf"), 0)
+                follower.poll_node(self.spool.jobs.get(job_id, "node"), [job_id], now)
+        return self.spool.jobs.record(job_id)
+
+    def evict(self, node: str, now: float) -> None:
+        """Before a node is unregistered: kill its jobs there and retry or stop them (`lost`)."""
+        placer = Placer(self.spool, self.clients)
+        follower = Follower(self.spool, self.clients, placer, float("inf"), 0)
+        for job_id in self.spool.index.running():
+            if self.spool.jobs.get(job_id, "node") != node:
+                continue
+            state = self.spool.jobs.state(job_id)
+            if state in ON_NODE:
+                self._node_kill(job_id, state, now)
+            if self.spool.index.is_running(job_id):
+                follower.end_attempt(job_id, Result.LOST, f"node {node} unregistered", now)

@@ -1,0 +1,73 @@
+"""`banyan scheduler`: one pass from cron (`--once`), or a daemon woken by file events.
+
+The watchdog handler only sets an event (huey: signal handlers set flags, the loop
+does the work); every pass re-lists its folders, so a lost file event costs at most
+one tick. Each pass holds the pass lock, so cron passes and API actions never overlap it.
+"""
+
+import signal
+import sys
+import threading
+
+from watchdog.events import FileSystemEventHandler
+from watchdog.observers import Observer
+
+from .. import defaults
+from ..spool import Spool
+from ..spool.lock import try_hold
+from .passes import Scheduler
+
+
+class _Wake(FileSystemEventHandler):
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def on_created(self, _event):
+        self.event.set()
+
+    def on_moved(self, _event):
+        self.event.set()
+
+
+def run(state_dir: str, once: bool = False, node_timeout: float = defaults.NODE_TIMEOUT,
+        tick: float = defaults.TICK) -> int:
+    """Run one pass (`once`) or loop until SIGTERM/SIGINT; returns the exit code."""
+    spool = Spool(state_dir)
+    scheduler = Scheduler(spool, node_timeout, tick)
+    if once:
+        lock = spool.pass_lock()
+        if not try_hold(lock):
+            print("banyan: another pass is running; nothing to do", file=sys.stderr)
+            return 0
+        try:
+            scheduler.run_pass()
+        finally:
+            lock.release()
+        return 0
+    return loop(spool, scheduler, tick)
+
+
+def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
+    wake, stop = threading.Event(), threading.Event()
+
+    def on_signal(_signum, _frame):
+        stop.set()
+        wake.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    observer = Observer()
+    for folder in (spool.layout.incoming, spool.layout.reports):
+        observer.schedule(_Wake(wake), folder, recursive=False)
+    observer.start()
+    lock = spool.pass_lock(wait=-1)
+    try:
+        while not stop.is_set():
+            wake.clear()
+            with lock:
+                scheduler.run_pass()
+            wake.wait(tick)
+    finally:
+        observer.stop()
+        observer.join(timeout=5)
+    return 0

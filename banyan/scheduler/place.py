@@ -1,0 +1,185 @@
+"""Placement: queued jobs, in `ls queue/` order, onto nodes that are up and have room.
+
+Crash order for one job: write `attempts` and `node`, rename its entry from queue/
+to running/ (the commit), write `state` starting, send it to the node, write
+`state` running. A `starting` job is (re)sent on every pass until the node confirms;
+the processor is idempotent on (request_id, attempt), so a resend never runs it twice.
+"""
+
+from dataclasses import dataclass, field
+
+from .. import timefmt
+from ..errors import NotFound
+from ..spool import Spool, events
+from ..states import State
+from . import lifecycle
+from .nodeclient import NodeClients, NodeError
+
+PROCESSOR_FIELDS = ("name", "commands", "environment", "timeout", "kill_grace", "resources")
+
+
+@dataclass
+class Room:
+    """What a node has left this pass."""
+
+    name: str
+    uri: str
+    labels: set
+    cores: int
+    memory: int
+    gpus: int
+    state: str
+    total: dict = field(default_factory=dict)
+
+    def fits(self, res: dict) -> bool:
+        return (res["cores"] <= self.cores and res["gpus"] <= self.gpus
+                and (self.total["memory"] == 0 or res["memory"] <= self.memory))
+
+    def could_ever_fit(self, res: dict) -> bool:
+        t = self.total
+        return (res["cores"] <= t["cores"] and res["gpus"] <= t["gpus"]
+                and (t["memory"] == 0 or res["memory"] <= t["memory"]))
+
+    def take(self, res: dict) -> None:
+        self.cores -= res["cores"]
+        self.memory -= res["memory"]
+        self.gpus -= res["gpus"]
+
+
+class Placer:
+    """Keeps the requests it has read (they never change) so a daemon pass reads each once."""
+
+    def __init__(self, spool: Spool, clients: NodeClients):
+        self.spool = spool
+        self.clients = clients
+        self._requests: dict[str, dict] = {}
+        self._unplaceable_noted: set[str] = set()
+        self._send_failures_noted: set[tuple[str, str]] = set()
+
+    def request(self, job_id: str) -> dict:
+        req = self._requests.get(job_id)
+        if req is None:
+            req = self._requests[job_id] = self.spool.jobs.request(job_id)
+        return req
+
+    def forget(self, job_id: str) -> None:
+        self._requests.pop(job_id, None)
+
+    def rooms(self) -> dict[str, Room]:
+        """Free capacity of every `up` node: its size less what its running jobs hold."""
+        rooms = {}
+        for node in self.spool.nodes.all():
+            total = {"cores": node["cores"], "memory": node["memory"], "gpus": node["gpus"]}
+            rooms[node["name"]] = Room(node["name"], node["uri"], set(node["labels"]),
+                                       total["cores"], total["memory"], total["gpus"],
+                                       node["state"], total)
+        for job_id in self.spool.index.running():
+            node = self.spool.jobs.get(job_id, "node")
+            if node in rooms:
+                rooms[node].take(self.request(job_id)["resources"])
+        return rooms
+
+    def choose(self, req: dict, rooms: dict[str, Room]) -> Room | None:
+        """The up node with the most free cores that matches the `node` name or label."""
+        best = None
+        for room in rooms.values():
+            if room.state != "up" or not room.fits(req["resources"]):
+                continue
+            if req["node"] and req["node"] != room.name and req["node"] not in room.labels:
+                continue
+            if best is None or room.cores > best.cores:
+                best = room
+        return best
+
+    def place(self, now: float) -> list[str]:
+        """Commit a placement for every queued job that fits, then send them, batched per node."""
+        rooms = self.rooms()
+        batches: dict[str, list[str]] = {}
+        if any(r.state == "up" for r in rooms.values()):
+            for name, job_id in self.spool.index.queued():
+                if not any(r.state == "up" and r.cores > 0 for r in rooms.values()):
+                    if self.request(job_id)["resources"]["cores"] > 0:
+                        break
+                req = self.request(job_id)
+                room = self.choose(req, rooms)
+                if room is None:
+                    self._note_unplaceable(job_id, req, rooms, now)
+                    continue
+                room.take(req["resources"])
+                self._commit(name, job_id, room.name, now)
+                batches.setdefault(room.name, []).append(job_id)
+        self.resend_starting(batches)
+        placed = []
+        for node, ids in batches.items():
+            placed += self.send(node, ids, now)
+        return placed
+
+    def _commit(self, entry: str, job_id: str, node: str, now: float) -> None:
+        jobs = self.spool.jobs
+        attempt = jobs.count_events(job_id, "starting") + 1
+        jobs.put(job_id, "attempts", attempt)
+        jobs.put(job_id, "node", node)
+        self.spool.index.to_running(entry, job_id)
+        jobs.transition(job_id, State.STARTING, "starting", f"attempt {attempt} on node {node}", now)
+
+    def resend_starting(self, batches: dict[str, list[str]]) -> None:
+        """Add every `starting` job not yet confirmed (a crash, a node that did not answer)."""
+        queued = {j for ids in batches.values() for j in ids}
+        for job_id in self.spool.index.running():
+            if job_id in queued or self.spool.jobs.get(job_id, "state") != State.STARTING.value:
+                continue
+            node = self.spool.jobs.get(job_id, "node")
+            if node:
+                batches.setdefault(node, []).append(job_id)
+
+    def send(self, node: str, ids: list[str], now: float) -> list[str]:
+        """POST the batch to the node; confirmed jobs become `running`, refused ones go back."""
+        try:
+            uri = self.spool.nodes.get(node)["uri"]
+            answers = self.clients.get(uri).place([self.processor_request(j) for j in ids])
+        except (NodeError, NotFound) as err:
+            for job_id in ids:  # they stay `starting`; the node's timeout decides their fate
+                if (job_id, node) not in self._send_failures_noted:
+                    self._send_failures_noted.add((job_id, node))
+                    events.record(self.spool.layout, job_id, "send-failed", f"node {node}: {err}", now)
+            return []
+        self.spool.nodes.seen(node, now)
+        placed = []
+        by_id = {a.get("id"): a for a in answers}
+        for job_id in ids:
+            answer = by_id.get(job_id, {"error": "no answer for this job"})
+            if "error" in answer:
+                lifecycle.requeue(self.spool, job_id, "refused", f"node {node}: {answer['error']}", now)
+                continue
+            self.confirm(job_id, answer, now)
+            placed.append(job_id)
+        return placed
+
+    def confirm(self, job_id: str, record: dict, now: float) -> None:
+        """The node has the job: `running` from now (or from the node's own start time)."""
+        if self.spool.jobs.get(job_id, "state") != State.STARTING.value:
+            return
+        started = record.get("started-at") or timefmt.iso(now)
+        self.spool.jobs.put(job_id, "started-at", started)
+        self.spool.jobs.transition(job_id, State.RUNNING, "running",
+                                   f"attempt {record.get('attempt', '?')}", now)
+
+    def processor_request(self, job_id: str) -> dict:
+        req = self.request(job_id)
+        body = {k: req[k] for k in PROCESSOR_FIELDS}
+        body["request_id"] = job_id
+        body["attempt"] = int(self.spool.jobs.get(job_id, "attempts") or 1)
+        return body
+
+    def _note_unplaceable(self, job_id: str, req: dict, rooms: dict, now: float) -> None:
+        if job_id in self._unplaceable_noted:
+            return
+        candidates = [r for r in rooms.values()
+                      if not req["node"] or req["node"] == r.name or req["node"] in r.labels]
+        if any(r.could_ever_fit(req["resources"]) for r in candidates):
+            return
+        self._unplaceable_noted.add(job_id)
+        res = req["resources"]
+        events.record(self.spool.layout, job_id, "unplaceable",
+                      f"no registered node{' matching ' + req['node'] if req['node'] else ''} "
+                      f"has {res['cores']} cores, {res['memory']} bytes, {res['gpus']} gpus", now)
