@@ -1,0 +1,102 @@
+"""The state folder: atomic writes, tmp cleaning, queue order, the pass lock, hostile drops."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from banyan.errors import NoSpace
+from banyan.scheduler.passes import Scheduler
+from banyan.spool import Spool
+from banyan.spool.atomic import append_line, read_text, write_text
+from banyan.spool.lock import try_hold
+
+
+@pytest.fixture
+def spool(tmp_path):
+    return Spool(str(tmp_path / "state"))
+
+
+def test_write_is_one_line_and_leaves_no_temp(spool):
+    path = os.path.join(spool.root, "scheduler", "x")
+    write_text(spool.layout.tmp, path, "queued", durable=True)
+    with open(path) as f:
+        assert f.read() == "queued\n"
+    assert read_text(path) == "queued"
+    assert os.listdir(spool.layout.tmp) == []
+
+
+def test_write_that_fails_leaves_nothing(spool):
+    with pytest.raises(FileNotFoundError):
+        write_text(spool.layout.tmp, os.path.join(spool.root, "no", "such", "dir", "f"), "x")
+    assert os.listdir(spool.layout.tmp) == []
+
+
+def test_clean_tmp_removes_only_old_leftovers(spool):
+    old = os.path.join(spool.layout.tmp, "1.1.old")
+    new = os.path.join(spool.layout.tmp, "1.2.new")
+    for p in (old, new):
+        open(p, "w").close()
+    os.utime(old, (time.time() - 40 * 3600,) * 2)
+    assert spool.clean_tmp() == 1
+    assert os.listdir(spool.layout.tmp) == ["1.2.new"]
+
+
+def test_queue_order_is_priority_then_submission(spool):
+    now = time.time()
+    for i, (job_id, prio) in enumerate([("a", 0), ("b", 5), ("c", 0), ("d", -3), ("e", 5)]):
+        spool.index.enqueue(job_id, prio, int((now + i) * 1e6))
+    assert [j for _, j in spool.index.queued()] == ["b", "e", "a", "c", "d"]
+    assert sorted(os.listdir(spool.layout.queue)) == [n for n, _ in spool.index.queued()]
+    assert os.readlink(os.path.join(spool.layout.queue, spool.index.queued()[0][0])) == "../jobs/b"
+
+
+def test_pass_lock_excludes_another_process(spool):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from banyan.spool import Spool; s = Spool(sys.argv[1]); "
+        "l = s.pass_lock(); l.acquire(); print('held', flush=True); time.sleep(30)"), spool.root],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert not try_hold(spool.pass_lock())
+        out = subprocess.run([sys.executable, "-m", "banyan", "--state", spool.root, "scheduler",
+                              "--once"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "another pass" in out.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    lock = spool.pass_lock()
+    assert try_hold(lock)  # the kernel dropped the dead holder's lock
+    lock.release()
+
+
+def test_hostile_drops_are_rejected_with_a_reason(spool):
+    inc = spool.layout.incoming
+    with open(os.path.join(inc, "badjson.job"), "w") as f:
+        f.write("{nope")
+    with open(os.path.join(inc, "unknown.job"), "w") as f:
+        json.dump({"colour": "red"}, f)
+    os.mkfifo(os.path.join(inc, "fifo.job"))
+    os.symlink("/etc/passwd", os.path.join(inc, "link.job"))
+    with open(os.path.join(inc, ".inprogress.job"), "w") as f:
+        f.write("{}")
+    with open(os.path.join(inc, "good.job"), "w") as f:
+        json.dump({"commands": [{"exec": ["true"]}]}, f)
+    report = Scheduler(spool).run_pass()
+    assert report.taken == ["good"]
+    for name, words in [("badjson", "malformed JSON"), ("unknown", "unknown field"),
+                        ("fifo", "not a regular file"), ("link", "not a regular file")]:
+        assert words in read_text(spool.layout.rejected_file(name, ".reason"))
+        assert os.path.lexists(spool.layout.rejected_file(name, ".job"))
+    assert os.listdir(inc) == [".inprogress.job"]
+    assert spool.jobs.get("good", "state") == "queued"
+
+
+def test_disk_full_is_a_507_error_not_a_partial_file(spool):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this machine")
+    with pytest.raises(NoSpace):
+        append_line("/dev/full", "x")
