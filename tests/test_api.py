@@ -158,3 +158,13 @@ def test_stats_shape(app):
     stats = call(app, "GET", "/scheduler/stats").json()
     assert stats["by_state"]["incoming"] == 1
     assert set(stats) >= {"by_state", "by_node", "jobs_per_second", "queue_wait"}
+
+
+def test_a_group_stops_good_without_a_node_once_its_dependencies_have(app, spool):
+    alone = call(app, "POST", "/scheduler/jobs/new", {"name": "barrier"}).json()["request_id"]
+    Scheduler(spool).run_pass()
+    assert (spool.jobs.get(alone, "state"), spool.jobs.get(alone, "result")) == ("stopped", "success")
+    first = call(app, "POST", "/scheduler/jobs/new", JOB).json()["request_id"]
+    group = call(app, "POST", "/scheduler/jobs/new", {"depends_on": [first]}).json()["request_id"]
+    Scheduler(spool).run_pass()
+    assert spool.jobs.get(group, "state") == "waiting" and spool.jobs.get(first, "state") == "queued"

@@ -58,4 +58,4 @@ def admit(spool: Spool, job_id: str, request: dict, now: float) -> None:
         if verdict == State.STOPPED:
             lifecycle.stop(spool, job_id, Result.CANCELLED, reason, now)
     elif state == State.QUEUED:
-        spool.index.enqueue(job_id, request["priority"], int(now * 1_000_000))
+        lifecycle.ready(spool, job_id, request, "no dependencies", now)

@@ -74,8 +74,16 @@ def release_dependents(spool: Spool, job_id: str, now: float) -> None:
             continue
         verdict, reason = deps_verdict(spool, spool.jobs.request(dep_id)["depends_on"])
         if verdict == State.QUEUED:
-            req = spool.jobs.request(dep_id)
-            spool.index.enqueue(dep_id, req["priority"], queue_seq(spool, dep_id))
-            spool.jobs.transition(dep_id, State.QUEUED, "queued", "dependencies done", now)
+            ready(spool, dep_id, spool.jobs.request(dep_id), "dependencies done", now)
         elif verdict == State.STOPPED:
             stop(spool, dep_id, Result.CANCELLED, reason, now)
+
+
+def ready(spool: Spool, job_id: str, request: dict, detail: str, now: float) -> None:
+    """A job free to run: queue it, or, for a group (no commands), stop it good at once."""
+    if not request["commands"]:
+        stop(spool, job_id, Result.SUCCESS, "group: " + detail, now)
+        return
+    spool.index.enqueue(job_id, request["priority"], queue_seq(spool, job_id))
+    if spool.jobs.state(job_id) != State.QUEUED:
+        spool.jobs.transition(job_id, State.QUEUED, "queued", detail, now)
