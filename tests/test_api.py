@@ -168,3 +168,15 @@ def test_a_group_stops_good_without_a_node_once_its_dependencies_have(app, spool
     group = call(app, "POST", "/scheduler/jobs/new", {"depends_on": [first]}).json()["request_id"]
     Scheduler(spool).run_pass()
     assert spool.jobs.get(group, "state") == "waiting" and spool.jobs.get(first, "state") == "queued"
+
+
+def test_hold_and_release_a_queued_job(app, spool):
+    job_id = call(app, "POST", "/scheduler/jobs/new", JOB).json()["request_id"]
+    Scheduler(spool).run_pass()
+    assert call(app, "POST", f"/scheduler/jobs/{job_id}/hold").json()["state"] == "held"
+    assert os.listdir(spool.layout.queue) == []
+    error_of(call(app, "POST", f"/scheduler/jobs/{job_id}/hold"), 409)
+    error_of(call(app, "POST", f"/scheduler/jobs/{job_id}/suspend"), 409)
+    assert call(app, "POST", f"/scheduler/jobs/{job_id}/release").json()["state"] == "queued"
+    assert [j for _, j in spool.index.queued()] == [job_id]
+    error_of(call(app, "POST", f"/scheduler/jobs/{job_id}/release"), 409)

@@ -59,6 +59,16 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
             _wait_intake(spool, job_id)
         return _out(actions.kill(job_id, time.time()))
 
+    @app.post("/scheduler/jobs/<job_id>/<action:re:hold|release|suspend|continue>")
+    def job_control(job_id, action):
+        views.record(spool, job_id)
+        if not spool.jobs.exists(job_id):
+            _wait_intake(spool, job_id)
+        now = time.time()
+        if action in ("hold", "release"):
+            return _out(getattr(actions, action)(job_id, now))
+        return _out(actions.signal(job_id, action, now))
+
     @app.get("/scheduler/jobs/<job_id>/log")
     def job_log(job_id):
         views.record(spool, job_id)

@@ -6,6 +6,7 @@ transition never races a pass.
 
 from contextlib import contextmanager
 
+from ..errors import Conflict
 from ..spool import Spool, events
 from ..spool.lock import hold
 from ..states import ON_NODE, PENDING, Result, State
@@ -78,3 +79,43 @@ class Actions:
                 self._node_kill(job_id, state, now)
             if self.spool.index.is_running(job_id):
                 follower.end_attempt(job_id, Result.LOST, f"node {node} unregistered", now)
+
+    def hold(self, job_id: str, now: float) -> dict:
+        """Keep a pending job from being placed until it is released (HTCondor's hold)."""
+        with self.locked():
+            state = self.spool.jobs.state(job_id)
+            if state not in (State.QUEUED, State.WAITING):
+                raise Conflict(f"job {job_id} is {state.value}: only a queued or waiting job can be held")
+            self.spool.index.dequeue(job_id)
+            self.spool.jobs.transition(job_id, State.HELD, "held", "by request", now)
+        return self.spool.jobs.record(job_id)
+
+    def release(self, job_id: str, now: float) -> dict:
+        """A held job goes back to waiting or to the queue, as its dependencies allow."""
+        with self.locked():
+            state = self.spool.jobs.state(job_id)
+            if state != State.HELD:
+                raise Conflict(f"job {job_id} is {state.value}: only a held job can be released")
+            request = self.spool.jobs.request(job_id)
+            verdict, reason = lifecycle.deps_verdict(self.spool, request["depends_on"])
+            if verdict == State.QUEUED:
+                lifecycle.ready(self.spool, job_id, request, "released", now)
+            elif verdict == State.WAITING:
+                self.spool.jobs.transition(job_id, State.WAITING, "released", "waiting on dependencies", now)
+            else:
+                lifecycle.stop(self.spool, job_id, Result.CANCELLED, reason, now)
+        return self.spool.jobs.record(job_id)
+
+    def signal(self, job_id: str, action: str, now: float) -> dict:
+        """`suspend` a running job or `continue` a suspended one, through its node."""
+        want, new = {"suspend": (State.RUNNING, State.SUSPENDED),
+                     "continue": (State.SUSPENDED, State.RUNNING)}[action]
+        with self.locked():
+            state = self.spool.jobs.state(job_id)
+            if state != want:
+                raise Conflict(f"job {job_id} is {state.value}: cannot {action} it")
+            node = self.spool.jobs.get(job_id, "node")
+            self.clients.get(self.spool.nodes.get(node)["uri"]).control(job_id, action)
+            self.spool.jobs.transition(job_id, new, "suspended" if action == "suspend" else "continued",
+                                       f"on node {node}", now)
+        return self.spool.jobs.record(job_id)
