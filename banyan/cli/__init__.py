@@ -1,0 +1,1 @@
+"""The `banyan` command (SPEC §7)."""
