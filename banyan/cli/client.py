@@ -245,7 +245,9 @@ def id_arg(what: str = "job id"):
     import argparse
 
     def check(text: str) -> str:
-        from ..spool.ids import valid  # the one pattern of SPEC §2; imported only when needed
+        # The one pattern of SPEC §2, imported only when needed: it loads the whole spool.
+        from ..spool.ids import valid
+
         if not valid(text):
             raise argparse.ArgumentTypeError(f"invalid {what} {text!r}")
         return text

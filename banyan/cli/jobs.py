@@ -9,7 +9,17 @@ import time
 
 from ..states import State
 from . import show
-from .client import JOB_ERROR, OK, Backoff, Client, CliError, Refused, Usage, id_arg, quote
+from .client import (
+    JOB_ERROR,
+    OK,
+    Backoff,
+    Client,
+    CliError,
+    Refused,
+    Usage,
+    id_arg,
+    quote,
+)
 
 LIST_COLUMNS = [("id", "ID"), ("name", "NAME"), ("state", "STATE"), ("status", "STATUS"),
                 ("result", "RESULT"), ("node", "NODE"), ("created-at", "CREATED")]
@@ -260,7 +270,7 @@ def log(args) -> int:
             out.flush()
             offset += len(chunk)
         stopped = api.json("GET", job_path(args.id, "status")).get("state") == State.STOPPED.value
-        data, headers = api.get_bytes(path, {"offset": offset})
+        data, _ = api.get_bytes(path, {"offset": offset})
         if data:
             out.write(data)
             out.flush()

@@ -170,8 +170,8 @@ def stats_text(stats: dict) -> str:
 
     out = [f"jobs       {counts}",
            f"rate       {word(stats.get('jobs_per_second'))} jobs/s stopped (last minute)",
-           f"queue wait p50 {secs(wait.get('p50'))}  p95 {secs(wait.get('p95'))}  "
-           f"({word(wait.get('samples'))} samples)"]
+           (f"queue wait p50 {secs(wait.get('p50'))}  p95 {secs(wait.get('p95'))}  "
+            f"({word(wait.get('samples'))} samples)")]
     nodes = [dict(info, name=name) for name, info in (stats.get("by_node") or {}).items()]
     text = "\n".join(out) + "\n"
     if nodes:
