@@ -5,10 +5,10 @@ import time
 import bottle
 
 from .. import timefmt
+from ..scheduler.nodeclient import NodeClients
+from ..scheduler.place import Placer
 from ..spool import Spool, events
 from ..states import Result
-from ..scheduler.place import Placer
-from ..scheduler.nodeclient import NodeClients
 
 WINDOW = 60.0
 RESULTS = {r.value for r in Result}

@@ -8,7 +8,8 @@ goes `down`, and its jobs are `lost` (then retried while attempts remain).
 
 from .. import timefmt
 from ..errors import NotFound
-from ..spool import Spool, events, ids as job_ids
+from ..spool import Spool, events
+from ..spool import ids as job_ids
 from ..states import ON_NODE, Result, State
 from . import lifecycle
 from .nodeclient import NodeClients, NodeError
