@@ -114,6 +114,9 @@ def test_unreachable_server_is_exit_4():
         out = subprocess.run(banyan_cmd("--url", url, *args), check=False, capture_output=True, text=True,
                              timeout=30)
         assert "cannot reach" in refused(out, UNREACHABLE)
+    out = subprocess.run(banyan_cmd("list", "--url", url), check=False, capture_output=True,
+                         text=True, timeout=30)  # the global option after the command
+    assert refused(out, UNREACHABLE) == f"banyan: cannot reach {url}: Connection refused"
 
 
 # -- submit ------------------------------------------------------------------------
@@ -419,7 +422,8 @@ def test_wait_shows_progress_and_kill_of_a_running_job(up):
     waiter = subprocess.Popen(banyan_cmd("submit", "--wait", "--request-id", job_id), env=up.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_until(lambda: up.cat("processor", "job", job_id, "progress"), what="progress file")
+        wait_until(lambda: up.cat("scheduler", "jobs", job_id, "progress"), timeout=15,
+                   what="the progress to reach the scheduler")
         ok(up, "suspend", job_id)
         ok(up, "continue", job_id)
         ok(up, "kill", job_id)
@@ -428,4 +432,5 @@ def test_wait_shows_progress_and_kill_of_a_running_job(up):
         waiter.kill()
     assert waiter.returncode == JOB_ERROR
     assert f"{job_id} running on local" in err
+    assert f"{job_id} progress 40 copying inputs" in err
     assert f"{job_id} stopped: error (killed" in err
