@@ -10,7 +10,7 @@ from ..scheduler.actions import Actions
 from ..scheduler.nodeclient import NodeClient, NodeError
 from ..spool import Spool, ids
 from ..states import State
-from . import submit, views
+from . import access, submit, views
 
 FOLLOW_POLL = 0.2
 """Seconds between reads of a followed log."""
@@ -24,7 +24,7 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.post("/scheduler/jobs/new")
     def new_job():
-        job_id, created = submit.submit(spool, submit.read_request())
+        job_id, created = submit.submit(spool, submit.read_request(), access.submitter())
         bottle.response.status = 201 if created else 200
         if created:
             bottle.response.set_header("Location", f"/scheduler/jobs/{job_id}")
@@ -32,7 +32,7 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.get("/scheduler/jobs")
     def list_jobs():
-        items = views.listing(spool, bottle.request.query)
+        items = views.listing(spool, bottle.request.query, access.owner_filter())
         if web.wants_text():
             return web.text_lines(items, list(views.SUMMARY))
         return {"jobs": items}

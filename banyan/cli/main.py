@@ -9,9 +9,9 @@ import os
 import sys
 
 from ..errors import BanyanError
-from . import servers
+from . import servers, tokens
 
-MODULES = (servers,)
+MODULES = (servers, tokens)
 
 
 def global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:

@@ -1,11 +1,13 @@
 """HTTP client from the scheduler to a node's processor API (SPEC §5, processor routes).
 
 One keep-alive connection per node and thread; proxies from the environment are never
-used (a CGI environment may carry HTTP_PROXY, RELIABILITY §3.3).
+used (a CGI environment may carry HTTP_PROXY, RELIABILITY §3.3). Requests carry the
+`node` token from BANYAN_NODE_TOKEN unless one is given (SPEC §6).
 """
 
 import http.client
 import json
+import os
 import threading
 import urllib.parse
 
@@ -26,7 +28,7 @@ class NodeClient:
             raise NodeError(f"bad node uri {uri!r}")
         self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
         self.base = parts.path
-        self.token = token
+        self.token = token if token is not None else os.environ.get("BANYAN_NODE_TOKEN")
         self.timeout = timeout
         self._local = threading.local()
 
