@@ -7,8 +7,6 @@ import bottle
 from .. import timefmt
 from ..spool import Spool, events
 from ..states import Result
-from ..scheduler.place import Placer
-from ..scheduler.nodeclient import NodeClients
 
 WINDOW = 60.0
 RESULTS = {r.value for r in Result}
@@ -26,6 +24,8 @@ def compute(spool: Spool, now: float) -> dict:
     for job_id in spool.jobs.ids():
         state = spool.jobs.get(job_id, "state") or "unknown"
         by_state[state] = by_state.get(state, 0) + 1
+    from ..scheduler.nodeclient import NodeClients
+    from ..scheduler.place import Placer
     rooms = Placer(spool, NodeClients()).rooms()
     by_node = {}
     for node in spool.nodes.all():
