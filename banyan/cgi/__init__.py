@@ -77,4 +77,19 @@ def main(script: str) -> int:
         return app(environ, start_response)
 
     CGIHandler().run(fixed)
+    drain(sys.stdin.buffer, os.environ.get("CONTENT_LENGTH"))
     return 0
+
+
+def drain(stream, length: str | None, chunk: int = 1 << 16) -> None:
+    """Read and drop what is left of the body (at most CONTENT_LENGTH bytes): a 413 answered
+    before reading must not close the pipe under the server (fcgiwrap turns EPIPE into 502)."""
+    try:
+        left = int(length or 0)
+    except ValueError:
+        return
+    while left > 0:
+        data = stream.read(min(chunk, left))
+        if not data:
+            return
+        left -= len(data)
