@@ -1,7 +1,7 @@
 """The one time format of the state folder: UTC ISO-8601 with milliseconds."""
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def iso(t: float | None = None) -> str:
@@ -21,4 +21,4 @@ def parse(text: str | None) -> float | None:
         dt = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
     except ValueError:
         return None
-    return dt.replace(tzinfo=timezone.utc).timestamp()
+    return dt.replace(tzinfo=UTC).timestamp()

@@ -4,11 +4,11 @@ import json
 import os
 
 import pytest
+from wsgi_client import call
 
 from banyan.api import make_app
 from banyan.scheduler.passes import Scheduler
 from banyan.spool import Spool
-from wsgi_client import call
 
 JOB = {"commands": [{"exec": ["echo", "hi"]}]}
 

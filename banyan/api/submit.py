@@ -9,10 +9,10 @@ import urllib.parse
 
 import bottle
 
+from .. import web
 from ..errors import BadRequest, Forbidden
 from ..request import from_form, normalise, parse_json
 from ..spool import Spool, ids
-from .. import web
 from . import views
 
 

@@ -8,8 +8,9 @@ goes `down`, and its jobs are `lost` (then retried while attempts remain).
 
 from .. import timefmt
 from ..errors import NotFound
-from ..spool import Spool, events, ids as job_ids
-from ..states import ON_NODE, Result, State
+from ..spool import Spool, events
+from ..spool import ids as job_ids
+from ..states import ON_NODE, Result, State, status_of
 from . import lifecycle
 from .nodeclient import NodeClients, NodeError
 from .place import Placer
@@ -120,6 +121,7 @@ class Follower:
         self.spool.nodes.seen(node, now)
         if info["state"] == "down":
             self.spool.nodes.set(node, "state", "up")
+            self.returned(node, client, now)
         finished = self.apply(node, records, now)
         known = {r.get("id") for r in records}
         for job_id in ids:
@@ -127,6 +129,51 @@ class Follower:
                 self.end_attempt(job_id, Result.LOST, f"node {node} has no record of it", now)
                 finished.append(job_id)
         return finished
+
+    def returned(self, node: str, client, now: float) -> None:
+        """A node that was `down` answers again. Its copy of a job counts only if it is the
+        attempt the scheduler placed last, there: a job marked `lost` and not retried is
+        adopted with its real outcome (back to `running` if it still runs). Any other copy
+        that still runs was retried elsewhere, or is unknown here: it is killed."""
+        try:
+            records = client.statuses(None)
+        except NodeError:
+            return
+        jobs = self.spool.jobs
+        for rec in records:
+            job_id = rec.get("id")
+            if not isinstance(job_id, str) or not job_ids.valid(job_id):
+                continue
+            ours = jobs.exists(job_id) and jobs.get(job_id, "node") == node and \
+                str(rec.get("attempt")) == jobs.get(job_id, "attempts")
+            if ours and jobs.get(job_id, "result") == Result.LOST.value:
+                if rec.get("state") == "stopped":
+                    self._adopt_outcome(job_id, rec, now)
+                else:
+                    jobs.put(job_id, "result", "")
+                    jobs.put(job_id, "status", "unknown")
+                    self.spool.index.add_running(job_id)
+                    jobs.transition(job_id, State.RUNNING, "adopted", f"still running on node {node}",
+                                    now, force=True)
+            elif not ours and rec.get("state") in ("starting", "running", "suspended"):
+                try:
+                    client.control(job_id, "kill")
+                except NodeError:
+                    continue
+                if jobs.exists(job_id):
+                    events.record(self.spool.layout, job_id, "stale-killed",
+                                  f"attempt {rec.get('attempt')} on node {node}", now)
+
+    def _adopt_outcome(self, job_id: str, rec: dict, now: float) -> None:
+        """The attempt marked `lost` had in fact ended: record how (its dependents were
+        already judged on `lost` and stay as they are)."""
+        result = rec.get("result") if rec.get("result") in RESULTS else Result.FAILURE.value
+        jobs = self.spool.jobs
+        if rec.get("exit-status") is not None:
+            jobs.put(job_id, "exit-status", rec["exit-status"])
+        jobs.put(job_id, "result", result)
+        jobs.put(job_id, "status", status_of(Result(result)).value)
+        events.record(self.spool.layout, job_id, "adopted", f"ended {result} while its node was down", now)
 
     def _silent(self, node: str, info: dict, ids: list[str], why: str, now: float) -> list[str]:
         last = timefmt.parse(info.get("last-seen")) or 0

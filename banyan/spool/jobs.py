@@ -36,7 +36,7 @@ class Jobs:
         stage = tmp_name(lay.tmp, final) + ".d"
         os.mkdir(stage)
         try:
-            w = lambda name, value: write_text(lay.tmp, os.path.join(stage, name), value)  # noqa: E731
+            w = lambda name, value: write_text(lay.tmp, os.path.join(stage, name), value)
             w("request.json", json.dumps(request, sort_keys=True))
             w("state", state.value)
             w("status", "unknown")

@@ -16,7 +16,7 @@ class Layout:
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
-        j = lambda *p: os.path.join(self.root, *p)  # noqa: E731
+        j = lambda *p: os.path.join(self.root, *p)
         self.incoming = j("incoming")
         self.rejected = j("rejected")
         self.tmp = j("tmp")

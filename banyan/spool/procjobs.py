@@ -1,21 +1,24 @@
 """Processor job folders: `processor/job/<id>/`, written by the processor and each job's supervisor.
 
-A folder appears whole (built in tmp/, renamed). A new attempt of a known job first
-moves the old attempt's files into `attempts/<n>/`, so `log` is always the last one's.
+A folder appears whole (built in tmp/, renamed). A new attempt of a known job is built
+the same way; the old attempt's folder becomes its `attempts/<n>/` inside it, so `log`
+is always the last attempt's. Each attempt has a `lock` file that its supervisor holds
+(flock) for its whole life: the kernel drops it when the supervisor dies, even by -9,
+so "is the lock free?" is the proof that nobody is running the attempt (nq's rule).
 """
 
+import fcntl
 import json
 import os
 import shutil
 
 from ..errors import NotFound
-from .atomic import read_text, tmp_name, write_text
+from .atomic import append_line, read_text, tmp_name, write_text
 from .paths import Layout
 
 FIELDS = ("state", "status", "result", "pid", "exit-status", "signal", "started-at",
           "finished-at", "attempt", "usage", "progress")
-KEEP = ("attempts",)
-"""Entries that stay in place when an attempt is moved aside."""
+INTEGERS = ("pid", "exit-status", "attempt")
 
 
 class ProcessorJobs:
@@ -35,15 +38,12 @@ class ProcessorJobs:
         return sorted(n for n in os.listdir(self.layout.processor_jobs) if not n.startswith("."))
 
     def create(self, job_id: str, request: dict, attempt: int) -> bool:
-        """Make the job's folder with `work/` and an empty `log`; False if it exists."""
-        lay = self.layout
+        """Make the job's folder with `work/`, an empty `log` and a `lock`; False if it exists."""
         final = self.dir(job_id)
         if os.path.isdir(final):
             return False
-        stage = tmp_name(lay.tmp, final) + ".d"
-        os.mkdir(stage)
+        stage = self._stage(final, request, attempt)
         try:
-            self._fill(stage, request, attempt)
             os.rename(stage, final)
         except OSError:
             shutil.rmtree(stage, ignore_errors=True)
@@ -52,25 +52,39 @@ class ProcessorJobs:
             raise
         return True
 
-    def _fill(self, folder: str, request: dict, attempt: int) -> None:
-        tmp = self.layout.tmp
-        write_text(tmp, os.path.join(folder, "request.json"), json.dumps(request, sort_keys=True))
-        write_text(tmp, os.path.join(folder, "attempt"), str(attempt))
-        write_text(tmp, os.path.join(folder, "status"), "unknown")
-        write_text(tmp, os.path.join(folder, "state"), "starting")
-        os.makedirs(os.path.join(folder, "work"), exist_ok=True)
-        open(os.path.join(folder, "log"), "ab").close()
-
     def new_attempt(self, job_id: str, request: dict, attempt: int) -> None:
-        """Move the current attempt's files to attempts/<old>/ and start a fresh folder content."""
+        """Replace the folder by a fresh one for `attempt`; the old one becomes attempts/<old>/.
+
+        The caller has made sure no supervisor holds the old attempt's lock. A crash in
+        between leaves either the old folder or the new one in place, never a mixture.
+        """
         final = self.dir(job_id)
         old = self.get(job_id, "attempt") or "0"
-        aside = os.path.join(final, "attempts", old)
-        os.makedirs(aside, exist_ok=True)
-        for name in os.listdir(final):
-            if name not in KEEP:
-                os.rename(os.path.join(final, name), os.path.join(aside, name))
-        self._fill(final, request, attempt)
+        stage = self._stage(final, request, attempt)
+        earlier = os.path.join(final, "attempts")
+        if os.path.isdir(earlier):
+            os.rename(earlier, os.path.join(stage, "attempts"))
+        else:
+            os.mkdir(os.path.join(stage, "attempts"))
+        os.rename(final, os.path.join(stage, "attempts", old))
+        os.rename(stage, final)
+
+    def _stage(self, final: str, request: dict, attempt: int) -> str:
+        tmp = self.layout.tmp
+        stage = tmp_name(tmp, final) + ".d"
+        os.mkdir(stage)
+        try:
+            write_text(tmp, os.path.join(stage, "request.json"), json.dumps(request, sort_keys=True))
+            write_text(tmp, os.path.join(stage, "attempt"), str(attempt))
+            write_text(tmp, os.path.join(stage, "status"), "unknown")
+            write_text(tmp, os.path.join(stage, "state"), "starting")
+            os.mkdir(os.path.join(stage, "work"))
+            for name in ("log", "lock"):
+                open(os.path.join(stage, name), "ab").close()
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        return stage
 
     def get(self, job_id: str, field: str) -> str | None:
         return read_text(self.path(job_id, field))
@@ -91,7 +105,53 @@ class ProcessorJobs:
         rec: dict = {"id": job_id}
         for field in FIELDS:
             rec[field] = read_text(self.path(job_id, field))
-        for key in ("pid", "exit-status", "attempt"):
+        for key in INTEGERS:
             if rec[key] not in (None, ""):
-                rec[key] = int(rec[key])
+                try:
+                    rec[key] = int(rec[key])
+                except ValueError:
+                    rec[key] = None
         return rec
+
+    # The supervisor's lock.
+
+    def hold(self, job_id: str) -> int | None:
+        """Take the attempt's lock without waiting: its fd (keep it open), or None if held."""
+        try:
+            fd = os.open(self.path(job_id, "lock"), os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return fd
+
+    def supervised(self, job_id: str) -> bool:
+        """True while a supervisor holds the attempt's lock."""
+        fd = self.hold(job_id)
+        if fd is None:
+            return os.path.exists(self.path(job_id, "lock"))
+        os.close(fd)
+        return False
+
+    # What the job and its users add while it runs.
+
+    def log_line(self, job_id: str, text: str) -> None:
+        """A line from Banyan itself in the job's log (`banyan: ...`), like a command's output."""
+        append_line(self.path(job_id, "log"), f"banyan: {text}")
+
+    def read_log(self, job_id: str, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
+        """Up to `limit` bytes of the log after `offset`, and the offset after them."""
+        try:
+            with open(self.path(job_id, "log"), "rb") as f:
+                f.seek(offset)
+                data = f.read(limit)
+        except FileNotFoundError:
+            raise NotFound(f"no job {job_id} on this node") from None
+        return data, offset + len(data)
+
+    def set_progress(self, job_id: str, percent: float, message: str) -> None:
+        text = f"{percent:g} {message}".strip().replace("\n", " ")
+        self.put(job_id, "progress", text)

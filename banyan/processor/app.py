@@ -1,0 +1,99 @@
+"""The processor's HTTP API (SPEC §5, scheduler → node)."""
+
+import os
+
+import bottle
+import psutil
+
+from .. import auth, crash, defaults, web
+from ..auth import Identity
+from ..errors import BadRequest, BanyanError, Forbidden
+from ..spool import ids
+from ..spool.tokens import Tokens
+from .runner import Runner
+
+MAX_BATCH = 10000
+"""Jobs in one `POST /processor/jobs/new`: a bound on one request's work."""
+
+
+def only_nodes(identity: Identity, method: str, rule: str, _args: dict) -> None:
+    """The processor answers the scheduler (node tokens) and admins, never users (SPEC §6)."""
+    if identity.role != "node":
+        raise Forbidden(f"a {identity.role} token may not call the processor API")
+
+
+def make_app(runner: Runner, node: str) -> bottle.Bottle:
+    app = web.new_app()
+    auth.install(app, Tokens(runner.jobs.layout), only_nodes)
+    web.guard_ids(app, "/processor/job/")
+    jobs = runner.jobs
+
+    @app.post("/processor/job/new")
+    def new():
+        return runner.accept(web.json_body())
+
+    @app.post("/processor/jobs/new")
+    def new_batch():
+        data = web.json_body(defaults.MAX_BODY * 64)
+        batch = data.get("jobs")
+        if not isinstance(batch, list) or len(batch) > MAX_BATCH:
+            raise BadRequest(f"a batch is {{\"jobs\": [...]}} with at most {MAX_BATCH} jobs")
+        answers = []
+        for body in batch:
+            try:
+                answers.append(runner.accept(body))
+                crash.point("processor.batch-accepted")
+            except BanyanError as err:
+                job_id = body.get("request_id") if isinstance(body, dict) else None
+                answers.append({"id": job_id, "error": str(err), "code": err.status})
+        return {"jobs": answers}
+
+    @app.get("/processor/job/<job_id>/status")
+    def status(job_id):
+        return runner.record(job_id)
+
+    @app.post("/processor/job/<job_id>/status")
+    def progress(job_id):
+        runner.record(job_id)
+        data = web.json_body()
+        percent, message = data.get("progress"), data.get("message", "")
+        if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 <= percent <= 100:
+            raise BadRequest("progress must be a number from 0 to 100")
+        if not isinstance(message, str) or len(message) > 1024:
+            raise BadRequest("message must be a string of at most 1024 characters")
+        jobs.set_progress(job_id, percent, message)
+        return runner.record(job_id)
+
+    @app.get("/processor/jobs/status")
+    def statuses():
+        wanted = bottle.request.query.get("ids")
+        chosen = None
+        if wanted is not None:
+            chosen = [i for i in wanted.split(",") if i]
+            for job_id in chosen:
+                ids.check(job_id)
+        return {"jobs": runner.records(chosen)}
+
+    @app.get("/processor/job/<job_id>/log")
+    def log(job_id):
+        try:
+            offset = int(bottle.request.query.get("offset") or 0)
+        except ValueError:
+            raise BadRequest("offset must be an integer") from None
+        if offset < 0:
+            raise BadRequest("offset must not be negative")
+        data, end = jobs.read_log(job_id, offset)
+        bottle.response.content_type = "application/octet-stream"
+        bottle.response.set_header("X-Banyan-Offset", str(end))
+        return data
+
+    @app.post("/processor/job/<job_id>/<action:re:kill|suspend|continue>")
+    def control(job_id, action):
+        return runner.control(job_id, action)
+
+    @app.get("/processor/health")
+    def health():
+        return {"name": node, "cores": os.cpu_count() or 1, "memory": psutil.virtual_memory().total,
+                "load": os.getloadavg()[0], "running": runner.running()}
+
+    return app

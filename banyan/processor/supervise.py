@@ -1,0 +1,189 @@
+"""The supervisor of one job attempt: runs its commands, enforces its limits, records its end.
+
+One process per attempt, in its own session, so it outlives a processor killed with
+-9 together with its whole process group (nq and Slurm's slurmstepd do the same). It
+holds the attempt's lock for its whole life and is the only writer of the attempt's
+`state` after `starting`; the processor asks it to kill, suspend or continue by
+writing `control` and sending SIGUSR1 (Postfix's master wakes its children the same
+way: a flag on disk, a signal to look at it).
+"""
+
+import os
+import resource
+import select
+import signal
+import subprocess
+import time
+
+from .. import defaults, timefmt
+from ..spool.procjobs import ProcessorJobs
+from . import proctree, report
+
+SAMPLE_EVERY = 1.0
+"""Seconds between usage samples of a running tree."""
+
+
+class Supervisor:
+    def __init__(self, jobs: ProcessorJobs, job_id: str, node: str, scheduler_url: str | None,
+                 banyan_url: str | None, token: str | None):
+        self.jobs = jobs
+        self.id = job_id
+        self.node = node
+        self.scheduler_url = scheduler_url
+        self.banyan_url = banyan_url
+        self.token = token
+        self.suspended = 0.0
+        """When the job was suspended (monotonic seconds), or 0 while it runs."""
+        self.deadline: float | None = None
+        self.kill_reason: str | None = None
+        self.peak_rss = 0
+
+    def run(self) -> None:
+        """Run the attempt unless another supervisor has it or it already ran."""
+        lock = self.jobs.hold(self.id)
+        if lock is None:
+            return
+        if self.jobs.get(self.id, "state") != "starting":
+            return
+        request = self.jobs.request(self.id)
+        self.jobs.put(self.id, "supervisor", os.getpid())
+        self.wake_r = self._wake_on_signals()
+        self.jobs.put(self.id, "started-at", timefmt.iso(time.time()))
+        self.jobs.put(self.id, "state", "running")
+        result, exit_status, signame = self._run_commands(request)
+        self._finish(result, exit_status, signame)
+        report.send(self.jobs, self.id, self.node, self.scheduler_url, self.token)
+
+    def _wake_on_signals(self) -> int:
+        """SIGUSR1 (look at `control`) and SIGTERM (kill me) wake the wait via a self-pipe."""
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(w)
+        signal.signal(signal.SIGUSR1, lambda *_: None)
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "kill_reason", "killed"))
+        return r
+
+    def _environment(self, request: dict) -> dict:
+        env = {"PATH": defaults.PATH, "HOME": os.environ.get("HOME", "/")}
+        env.update(request.get("environment") or {})
+        env.update(BANYAN_JOB_ID=self.id, BANYAN_JOB_DIR=self.jobs.dir(self.id),
+                   BANYAN_NODE=self.node)
+        if self.banyan_url:
+            env["BANYAN_URL"] = self.banyan_url
+        return env
+
+    def _run_commands(self, request: dict) -> tuple[str, int | None, str | None]:
+        timeout = request.get("timeout")
+        self.deadline = time.monotonic() + timeout if timeout else None
+        env = self._environment(request)
+        work = os.path.join(self.jobs.dir(self.id), "work")
+        log = os.open(self.jobs.path(self.id, "log"), os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        grace = request.get("kill_grace", defaults.KILL_GRACE)
+        try:
+            for command in request.get("commands") or []:
+                self._read_control()
+                if self.kill_reason:
+                    return self.kill_reason, None, None
+                argv = command["exec"] if "exec" in command else ["/bin/sh", "-c", command["shell"]]
+                try:
+                    proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=log, start_new_session=True)
+                except OSError as err:
+                    self.jobs.log_line(self.id, f"cannot run {argv[0]!r}: {err.strerror}")
+                    return "failure", 126 if isinstance(err, PermissionError) else 127, None
+                self.jobs.put(self.id, "pid", proc.pid)
+                code = self._wait(proc, grace)
+                if self.kill_reason:
+                    return self.kill_reason, *_status(code)
+                if code != 0:
+                    return "failure", *_status(code)
+            return "success", 0, None
+        finally:
+            os.close(log)
+
+    def _wait(self, proc: subprocess.Popen, grace: float) -> int:
+        """Wait for the command, sampling usage, obeying `control`, killing at the deadline
+        (which moves on while the job is suspended: suspended time is not running time)."""
+        pidfd = os.pidfd_open(proc.pid)
+        hard_kill_at = None
+        next_sample = 0.0
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= next_sample:
+                    self._sample(proc.pid)
+                    next_sample = now + SAMPLE_EVERY
+                deadline = None if self.suspended else self.deadline
+                if deadline and now >= deadline and not self.kill_reason:
+                    self.kill_reason = "timeout"
+                    self.jobs.log_line(self.id, "timeout reached; killing the job")
+                if self.kill_reason and hard_kill_at is None:
+                    proctree.send(proc.pid, signal.SIGTERM)
+                    hard_kill_at = now + grace
+                if hard_kill_at is not None and now >= hard_kill_at:
+                    proctree.send(proc.pid, signal.SIGKILL)
+                    hard_kill_at = float("inf")
+                wake_at = [next_sample]
+                if deadline and not self.kill_reason:
+                    wake_at.append(deadline)
+                if hard_kill_at is not None:
+                    wake_at.append(hard_kill_at)
+                wait_for = min(wake_at)
+                ready, _, _ = select.select([pidfd, self.wake_r], [], [], max(0.0, wait_for - now))
+                if pidfd in ready:
+                    code = proc.wait()
+                    if self.kill_reason:
+                        proctree.send(proc.pid, signal.SIGKILL)
+                    return code
+                if self.wake_r in ready:
+                    _drain(self.wake_r)
+                    self._read_control(proc.pid)
+        finally:
+            os.close(pidfd)
+
+    def _read_control(self, pid: int | None = None) -> None:
+        """Bring the job in line with what `control` asks: kill, suspend or continue."""
+        wanted = self.jobs.get(self.id, "control")
+        if wanted == "kill" and not self.kill_reason:
+            self.kill_reason = "killed"
+        elif pid and wanted == "suspend" and not self.suspended and not self.kill_reason:
+            proctree.send(pid, signal.SIGSTOP)
+            self.suspended = time.monotonic()
+            self.jobs.put(self.id, "state", "suspended")
+        elif pid and wanted == "continue" and self.suspended:
+            proctree.send(pid, signal.SIGCONT)
+            if self.deadline:
+                self.deadline += time.monotonic() - self.suspended
+            self.suspended = 0.0
+            self.jobs.put(self.id, "state", "running")
+
+    def _sample(self, pid: int) -> None:
+        rss, cpu = proctree.sample(pid)
+        self.peak_rss = max(self.peak_rss, rss)
+        self.jobs.put(self.id, "usage", f"{self.peak_rss} {cpu:.2f}")
+
+    def _finish(self, result: str, exit_status: int | None, signame: str | None) -> None:
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)  # its ru_maxrss counts pre-exec forks
+        self.jobs.put(self.id, "usage", f"{self.peak_rss} {used.ru_utime + used.ru_stime:.2f}")
+        if exit_status is not None:
+            self.jobs.put(self.id, "exit-status", exit_status)
+        if signame:
+            self.jobs.put(self.id, "signal", signame)
+        self.jobs.put(self.id, "result", result)
+        self.jobs.put(self.id, "status", "good" if result == "success" else "error")
+        self.jobs.put(self.id, "finished-at", timefmt.iso(time.time()))
+        self.jobs.put(self.id, "state", "stopped")
+
+
+def _status(code: int) -> tuple[int, str | None]:
+    """A wait status as (exit-status, signal name): a signal gives 128+n, as a shell reports it."""
+    if code < 0:
+        return 128 - code, signal.Signals(-code).name.removeprefix("SIG")
+    return code, None
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass

@@ -1,0 +1,205 @@
+"""A real `banyan processor` on loopback, driven over HTTP as the scheduler drives it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import psutil
+import pytest
+from conftest import ROOT, free_port, wait_until
+
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class Processor:
+    def __init__(self, state: str):
+        self.state = state
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.start()
+
+    def start(self):
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "banyan", "--state", self.state, "processor",
+             "--listen", f"127.0.0.1:{self.port}", "--name", "p1", "--url", "http://127.0.0.1:9"],
+            env=env, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_until(lambda: self.call("GET", "/processor/health")[0] == 200, timeout=20,
+                   what="processor to answer")
+
+    def call(self, method: str, path: str, body=None) -> tuple[int, dict | bytes]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        try:
+            with OPENER.open(req, timeout=10) as resp:
+                code, payload, ctype = resp.status, resp.read(), resp.headers.get_content_type()
+        except urllib.error.HTTPError as err:
+            code, payload, ctype = err.code, err.read(), err.headers.get_content_type()
+        except OSError:
+            return 0, {}
+        return code, json.loads(payload) if ctype == "application/json" else payload
+
+    def new(self, job_id: str, attempt: int = 1, **fields) -> dict:
+        code, rec = self.call("POST", "/processor/job/new",
+                              {"request_id": job_id, "attempt": attempt, **fields})
+        assert code == 200, rec
+        return rec
+
+    def status(self, job_id: str) -> dict:
+        return self.call("GET", f"/processor/job/{job_id}/status")[1]
+
+    def stopped(self, job_id: str, timeout: float = 10) -> dict:
+        return wait_until(lambda: (s := self.status(job_id))["state"] == "stopped" and s,
+                          timeout=timeout, what=f"{job_id} to stop")
+
+    def cat(self, job_id: str, name: str) -> str | None:
+        try:
+            with open(os.path.join(self.state, "processor", "job", job_id, name)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def kill_group(self):
+        """kill -9 of the processor's whole process group, fork server included."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+@pytest.fixture
+def node(tmp_path):
+    p = Processor(str(tmp_path / "state"))
+    yield p
+    if p.proc.poll() is None:
+        p.kill_group()
+
+
+def sh(script: str) -> list[dict]:
+    return [{"shell": script}]
+
+
+def test_runs_commands_in_order_in_work_dir_with_job_environment(node):
+    node.new("j1", commands=[{"exec": ["echo", "one"]}, {"shell": 'echo "$X $BANYAN_JOB_ID"; pwd'}],
+             environment={"X": "two"})
+    st = node.stopped("j1")
+    assert (st["status"], st["result"], st["exit-status"]) == ("good", "success", 0)
+    work = os.path.join(node.state, "processor", "job", "j1", "work")
+    assert node.cat("j1", "log") == f"one\ntwo j1\n{work}\n"
+    assert node.cat("j1", "state") == "stopped\n"
+
+
+def test_first_failing_command_stops_the_job(node):
+    node.new("f1", commands=[{"exec": ["sh", "-c", "exit 3"]}, {"exec": ["echo", "never"]}])
+    st = node.stopped("f1")
+    assert (st["status"], st["result"], st["exit-status"]) == ("error", "failure", 3)
+    assert "never" not in node.cat("f1", "log")
+
+
+def test_repeated_request_is_the_same_job_and_a_higher_attempt_a_new_run(node, tmp_path):
+    runs = str(tmp_path / "runs")
+    job = {"commands": sh('echo run >> "$RUNS"; echo once'), "environment": {"RUNS": runs}}
+    first = node.new("r1", **job)
+    again = node.new("r1", **job)
+    assert first["attempt"] == again["attempt"] == 1
+    node.stopped("r1")
+    node.new("r1", **job)
+    time.sleep(0.3)
+    assert open(runs).read() == "run\n" and node.status("r1")["attempt"] == 1
+    node.new("r1", attempt=2, commands=sh("echo second"))
+    st = node.stopped("r1")
+    assert st["attempt"] == 2 and node.cat("r1", "log") == "second\n"
+    assert node.cat("r1", "attempts/1/log") == "once\n"
+    code, err = node.call("POST", "/processor/job/new", {"request_id": "r1", "attempt": 1, "commands": []})
+    assert code == 409 and "attempt 2" in err["error"]
+
+
+def test_kill_terminates_the_whole_tree_then_kills_after_grace(node):
+    node.new("k1", kill_grace=1, commands=sh('trap "echo term" TERM; sleep 60 & wait; sleep 60'))
+    pid = int(wait_until(lambda: node.cat("k1", "pid"), what="pid"))
+    wait_until(lambda: len(psutil.Process(pid).children()) == 1, what="child sleep")
+    tree = [pid] + [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    code, _ = node.call("POST", "/processor/job/k1/kill")
+    assert code == 200
+    st = node.stopped("k1")
+    assert (st["result"], st["status"], st["signal"]) == ("killed", "error", "KILL")
+    assert "term" in node.cat("k1", "log")
+    assert not [p for p in tree if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert node.call("POST", "/processor/job/k1/kill")[0] == 200  # stopped: changes nothing
+    assert node.call("POST", "/processor/job/k1/suspend")[0] == 409
+
+
+def test_timeout_kills_with_result_timeout(node):
+    node.new("t1", timeout=0.5, kill_grace=5, commands=[{"exec": ["sleep", "30"]}])
+    st = node.stopped("t1")
+    assert (st["result"], st["signal"], st["exit-status"]) == ("timeout", "TERM", 143)
+
+
+def test_suspend_stops_the_tree_and_continue_resumes_it(node):
+    node.new("s1", commands=sh("sleep 60"))
+    pid = int(wait_until(lambda: node.cat("s1", "pid"), what="pid"))
+    assert node.call("POST", "/processor/job/s1/continue")[0] == 409
+    code, rec = node.call("POST", "/processor/job/s1/suspend")
+    assert code == 200 and rec["state"] == "suspended"
+    assert psutil.Process(pid).status() == psutil.STATUS_STOPPED
+    code, rec = node.call("POST", "/processor/job/s1/continue")
+    assert rec["state"] == "running" and psutil.Process(pid).status() != psutil.STATUS_STOPPED
+    node.call("POST", "/processor/job/s1/suspend")
+    node.call("POST", "/processor/job/s1/kill")  # a suspended job still dies
+    assert node.stopped("s1")["result"] == "killed"
+
+
+def test_progress_by_post_and_log_by_offset(node):
+    node.new("p1", commands=sh("printf 'abcdef'; sleep 2"))
+    wait_until(lambda: node.cat("p1", "log") == "abcdef", what="output")
+    code, rec = node.call("POST", "/processor/job/p1/status", {"progress": 40, "message": "copying inputs"})
+    assert code == 200 and rec["progress"] == "40 copying inputs"
+    assert node.call("POST", "/processor/job/p1/status", {"progress": 400})[0] == 400
+    assert node.call("GET", "/processor/job/p1/log?offset=2")[1] == b"cdef"
+    assert node.call("GET", "/processor/job/p1/log?offset=-1")[0] == 400
+
+
+def test_usage_records_the_peak_memory_of_the_tree(node):
+    node.new("m1", commands=[{"exec": [sys.executable, "-c",
+                                        "import time; x = bytearray(80 << 20); time.sleep(2.5)"]}])
+    node.stopped("m1")
+    peak, cpu = node.cat("m1", "usage").split()
+    assert int(peak) >= 80 << 20 and float(cpu) >= 0
+
+
+def test_batch_answers_each_job_and_refuses_bad_ones(node):
+    code, out = node.call("POST", "/processor/jobs/new", {"jobs": [
+        {"request_id": "b1", "attempt": 1, "commands": sh("true")},
+        {"request_id": "../x", "attempt": 1},
+        {"request_id": "b2", "attempt": 1, "bogus": 1}]})
+    assert code == 200
+    first, bad_id, bad_field = out["jobs"]
+    assert first["id"] == "b1" and "error" not in first
+    assert bad_id["code"] == 400 and "request_id" in bad_id["error"]
+    assert bad_field["code"] == 400 and "bogus" in bad_field["error"]
+    assert not os.path.exists(os.path.join(node.state, "processor", "job", "b2"))
+    node.stopped("b1")
+    code, out = node.call("GET", "/processor/jobs/status?ids=b1,nope")
+    assert [r["id"] for r in out["jobs"]] == ["b1"]
+    assert node.call("GET", "/processor/jobs/status?ids=..%2fx")[0] == 400
+
+
+def test_jobs_survive_kill_9_of_the_processor_group_and_their_end_is_recorded(node):
+    node.new("live", commands=sh("sleep 2; echo done"))
+    pid = int(wait_until(lambda: node.cat("live", "pid"), what="pid"))
+    node.kill_group()
+    assert psutil.pid_exists(pid)
+    node.start()
+    st = node.stopped("live")
+    assert (st["result"], node.cat("live", "log")) == ("success", "done\n")
+
+
+def test_a_vanished_supervisor_makes_the_attempt_lost(node):
+    node.new("v1", commands=sh("sleep 60"))
+    wait_until(lambda: node.cat("v1", "pid"), what="pid")
+    os.kill(int(node.cat("v1", "supervisor")), signal.SIGKILL)
+    st = node.stopped("v1")
+    assert (st["result"], st["status"]) == ("lost", "error")
+    os.killpg(int(node.cat("v1", "pid")), signal.SIGKILL)
