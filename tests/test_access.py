@@ -10,7 +10,7 @@ import pytest
 from banyan.api import make_app
 from banyan.scheduler.passes import Scheduler
 from banyan.spool import Spool
-from conftest import ROOT, banyan_cmd, curl, free_port, split_code, wait_until
+from conftest import ROOT, Up, banyan_cmd, curl, free_port, split_code, wait_until
 from wsgi_client import call
 
 JOB = {"commands": [{"exec": ["true"]}]}
@@ -214,7 +214,7 @@ def test_token_imported_from_stdin_works_in_a_second_state_folder(tmp_path, serv
         other.stop()
 
 
-@pytest.mark.parametrize("command", ["serve", "up"])
+@pytest.mark.parametrize("command", ["serve", "up", "processor"])
 def test_refuses_a_non_loopback_address_without_tokens(tmp_path, command):
     env = dict(os.environ, PYTHONPATH=ROOT)
     out = subprocess.run(banyan_cmd("--state", str(tmp_path / "s"), command, "--listen",
@@ -222,3 +222,50 @@ def test_refuses_a_non_loopback_address_without_tokens(tmp_path, command):
                          env=env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 2
     assert "token create" in out.stderr and "refusing" in out.stderr
+
+
+class TokenUp(Up):
+    """`banyan up` over a state folder that has tokens: every request carries the admin's."""
+
+    def __init__(self, state: str, admin: str):
+        self.admin = admin
+        super().__init__(state, free_port())
+
+    def answers(self) -> bool:
+        assert self.proc.poll() is None, f"banyan up exited with {self.proc.returncode}"
+        body, code = split_code(curl("-H", f"Authorization: Bearer {self.admin}",
+                                     f"{self.url}/scheduler/nodes"))
+        return code == 200 and '"local"' in body
+
+
+def test_up_with_tokens_runs_a_users_job_end_to_end(tmp_path):
+    state = str(tmp_path / "state")
+    spool = Spool(state)
+    admin = spool.tokens.create("root", "admin")
+    alice = spool.tokens.create("alice", "user")
+    up = TokenUp(state, admin)
+    try:
+        auth = ("-H", f"Authorization: Bearer {alice}")
+        body, code = split_code(curl(*auth, "-X", "POST", "-H", "Content-Type: application/json", "-d",
+                                     '{"commands": [{"exec": ["echo", "hello"]}]}',
+                                     f"{up.url}/scheduler/jobs/new"))
+        assert code == 201, body
+        job_id = json.loads(body)["request_id"]
+
+        def stopped():
+            b, c = split_code(curl(*auth, f"{up.url}/scheduler/jobs/{job_id}/status"))
+            return c == 200 and json.loads(b)["state"] == "stopped" and json.loads(b)
+        assert wait_until(stopped, timeout=30, what="the job to stop")["status"] == "good"
+        body, code = split_code(curl(*auth, f"{up.url}/scheduler/jobs/{job_id}/log"))
+        assert code == 200 and body == "hello\n"  # the API fetched it from the node with its node token
+        assert spool.tokens.find(alice) == ("alice", "user")
+        assert ("up-local", "node") in [(n, r) for n, r, _ in spool.tokens.entries()]
+        node_uri = open(os.path.join(state, "scheduler", "nodes", "local", "uri")).read().strip()
+        _, code = split_code(curl(*auth, f"{node_uri}/processor/health"))
+        assert code == 403  # users never talk to a processor
+        _, code = split_code(curl(f"{node_uri}/processor/health"))
+        assert code == 401
+        _, code = split_code(curl("-H", f"Authorization: Bearer {admin}", f"{node_uri}/processor/health"))
+        assert code == 200
+    finally:
+        up.stop()
