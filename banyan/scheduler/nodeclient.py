@@ -2,7 +2,8 @@
 
 One keep-alive connection per node and thread; proxies from the environment are never
 used (a CGI environment may carry HTTP_PROXY, RELIABILITY §3.3). Requests carry the
-`node` token from BANYAN_NODE_TOKEN unless one is given (SPEC §6).
+`node` token from BANYAN_NODE_TOKEN unless one is given (SPEC §6); https nodes are
+checked against BANYAN_CA_FILE (banyan/tls.py).
 """
 
 import http.client
@@ -11,6 +12,7 @@ import os
 import threading
 import urllib.parse
 
+from .. import tls
 from ..errors import Unavailable
 
 TIMEOUT = 5.0
@@ -35,8 +37,7 @@ class NodeClient:
     def _conn(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
-            conn = cls(self.host, self.port, timeout=self.timeout)
+            conn = tls.connection(self.scheme, self.host, self.port, self.timeout)
             self._local.conn = conn
         return conn
 
