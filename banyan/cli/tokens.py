@@ -5,9 +5,12 @@ is the administrator already.
 """
 
 import sys
+from contextlib import contextmanager
 
+from ..errors import BanyanError
 from ..spool import Spool
 from ..spool.tokens import ROLES
+from .client import Usage
 
 
 def add(sub, common) -> None:
@@ -28,9 +31,19 @@ def add(sub, common) -> None:
     r.set_defaults(func=revoke)
 
 
+@contextmanager
+def usage_errors():
+    """A bad name, a taken name, an unknown token: bad usage (exit 2), like the other commands."""
+    try:
+        yield
+    except BanyanError as err:
+        raise Usage(str(err)) from None
+
+
 def create(args) -> int:
     given = sys.stdin.readline().strip() if args.stdin else None
-    token = Spool(args.state).tokens.create(args.name, args.role, token=given)
+    with usage_errors():
+        token = Spool(args.state).tokens.create(args.name, args.role, token=given)
     if not args.stdin:
         print(token)
     return 0
@@ -43,5 +56,6 @@ def list_tokens(args) -> int:
 
 
 def revoke(args) -> int:
-    Spool(args.state).tokens.revoke(args.name)
+    with usage_errors():
+        Spool(args.state).tokens.revoke(args.name)
     return 0

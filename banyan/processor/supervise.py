@@ -63,7 +63,7 @@ class Supervisor:
         return r
 
     def _environment(self, request: dict) -> dict:
-        env = {"PATH": defaults.PATH, "HOME": os.environ.get("HOME", "/")}
+        env = {"PATH": defaults.PATH, "HOME": os.environ.get("HOME", "/"), "LANG": "C.UTF-8"}
         env.update(request.get("environment") or {})
         env.update(BANYAN_JOB_ID=self.id, BANYAN_JOB_DIR=self.jobs.dir(self.id),
                    BANYAN_NODE=self.node)

@@ -6,6 +6,8 @@ report and the heartbeat that keeps a node `up`. A node silent for `node_timeout
 goes `down`, and its jobs are `lost` (then retried while attempts remain).
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from .. import timefmt
 from ..errors import NotFound
 from ..spool import Spool, events
@@ -27,6 +29,7 @@ class Follower:
         self.node_timeout = node_timeout
         self.tick = tick
         self._polled: dict[str, float] = {}
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="banyan-poll")
 
     def read_reports(self, now: float) -> list[str]:
         finished = []
@@ -99,25 +102,42 @@ class Follower:
             node = self.spool.jobs.get(job_id, "node")
             if node in by_node and self.spool.jobs.get(job_id, "state") in {s.value for s in ON_NODE}:
                 by_node[node].append(job_id)
-        finished = []
-        for node, ids in by_node.items():
-            if not force and now - self._polled.get(node, 0) < self.tick:
-                continue
+        due = [(node, ids) for node, ids in by_node.items()
+               if force or now - self._polled.get(node, 0) >= self.tick]
+        for node, _ in due:
             self._polled[node] = now
-            finished += self.poll_node(node, ids, now)
+        asked = self._pool.map(lambda item: self.ask(*item), due)  # a hung node delays no other
+        finished = []
+        for (node, ids), answer in zip(due, asked):
+            finished += self.settle(node, ids, answer, now)
         return finished
 
     def poll_node(self, node: str, ids: list[str], now: float) -> list[str]:
+        return self.settle(node, ids, self.ask(node, ids), now)
+
+    def ask(self, node: str, ids: list[str]) -> tuple[dict, list[dict] | NodeError] | None:
+        """The node's records of `ids` (or its health, when it has none): network only."""
         try:
             info = self.spool.nodes.get(node)
-            client = self.clients.get(info["uri"])
+        except NotFound:
+            return None
+        client = self.clients.get(info["uri"])
+        try:
             records = client.statuses(ids) if ids else []
             if not ids:
                 client.health()
-        except NotFound:
-            return []
         except NodeError as err:
-            return self._silent(node, info, ids, str(err), now)
+            return info, err
+        return info, records
+
+    def settle(self, node: str, ids: list[str], answer, now: float) -> list[str]:
+        """Apply what `ask` got: the records, or the node's silence."""
+        if answer is None:
+            return []
+        info, records = answer
+        if isinstance(records, NodeError):
+            return self._silent(node, info, ids, str(records), now)
+        client = self.clients.get(info["uri"])
         self.spool.nodes.seen(node, now)
         if info["state"] == "down":
             self.spool.nodes.set(node, "state", "up")
