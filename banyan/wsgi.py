@@ -8,15 +8,29 @@ TLS built in; and the fastest of the candidates measured here on the real API
 import bottle
 
 
-def serve(app: bottle.Bottle, host: str, port: int, threads: int = 8) -> None:
-    """Serve `app` until interrupted."""
+def serve(app: bottle.Bottle, host: str, port: int, threads: int = 8,
+          certfile: str | None = None, keyfile: str | None = None) -> None:
+    """Serve `app` until interrupted; over TLS when given a certificate."""
     from cheroot import wsgi
 
     server = wsgi.Server((host, port), app, numthreads=threads, server_name="banyan", timeout=120)
-    try:
-        server.start()
-    except KeyboardInterrupt:
-        server.stop()
+    if certfile:
+        server.ssl_adapter = _tls_adapter(certfile, keyfile or certfile)
+    server.safe_start()  # stops cleanly on Ctrl-C
+
+
+def _tls_adapter(certfile: str, keyfile: str):
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+    from .tls import server_context
+
+    try:  # fail here, with the reason, not at each request
+        context = server_context(certfile, keyfile)
+    except OSError as err:  # ssl.SSLError is an OSError
+        raise SystemExit(f"banyan: cannot use certificate {certfile} / key {keyfile}: {err}") from None
+    adapter = BuiltinSSLAdapter(certfile, keyfile)
+    adapter.context = context
+    return adapter
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -9,10 +9,10 @@ import os
 import sys
 
 from ..errors import BanyanError
-from . import dag, jobs, nodes, servers
+from . import dag, jobs, nodes, servers, tokens
 from .client import USAGE, CliError
 
-MODULES = (servers, jobs, dag, nodes)
+MODULES = (servers, jobs, dag, nodes, tokens)
 
 EPILOG = """examples:
   banyan up                                   scheduler + local node + API on 127.0.0.1:8080
@@ -22,6 +22,7 @@ EPILOG = """examples:
   banyan status ID / log -f ID / kill ID      one job
   banyan dag ID --dot | dot -Tsvg > dag.svg   a job's parents, children and dependencies
   banyan nodes / node add n2 http://10.0.0.2:8081 --cores 8 / stats
+  banyan token create alice --role user       prints a token once; token list / token revoke NAME
 
 exit codes:
   0  ok

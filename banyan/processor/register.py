@@ -10,7 +10,7 @@ import json
 import threading
 import urllib.parse
 
-from .. import defaults
+from .. import defaults, tls
 
 RETRY = 0.5
 
@@ -27,11 +27,10 @@ class Registration(threading.Thread):
         self._stop = threading.Event()
 
     def register(self) -> bool:
-        cls = http.client.HTTPSConnection if self.parts.scheme == "https" else http.client.HTTPConnection
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        conn = cls(self.parts.hostname, self.parts.port, timeout=5)
+        conn = tls.connection(self.parts.scheme, self.parts.hostname, self.parts.port, timeout=5)
         try:
             conn.request("POST", f"{self.parts.path}/scheduler/nodes", self.body, headers)
             return conn.getresponse().status in (200, 201)
