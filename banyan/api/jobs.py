@@ -24,7 +24,7 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.post("/scheduler/jobs/new")
     def new_job():
-        job_id, created = submit.submit(spool, submit.read_request())
+        job_id, created = submit.receive(spool)
         bottle.response.status = 201 if created else 200
         if created:
             bottle.response.set_header("Location", f"/scheduler/jobs/{job_id}")

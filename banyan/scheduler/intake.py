@@ -38,18 +38,18 @@ def intake(spool: Spool, now: float) -> list[str]:
             deferred += 1
             continue
         request["request_id"] = job_id
-        admit(spool, job_id, request, now)
+        admit(spool, job_id, request, now, spool.incoming.files(job_id))
         spool.incoming.done(job_id)
         waiting_in_batch.discard(job_id)
         taken.append(job_id)
     return taken
 
 
-def admit(spool: Spool, job_id: str, request: dict, now: float) -> None:
-    """Create the record in the state its dependencies allow, and index it."""
+def admit(spool: Spool, job_id: str, request: dict, now: float, files: str | None = None) -> None:
+    """Create the record (with the archives in `files`) in the state its dependencies allow, and index it."""
     verdict, reason = lifecycle.deps_verdict(spool, request["depends_on"])
     initial = State.QUEUED if verdict == State.QUEUED else State.WAITING
-    spool.jobs.create(job_id, request, initial, now)
+    spool.jobs.create(job_id, request, initial, now, files)
     state = spool.jobs.state(job_id)
     if state == State.WAITING:
         for dep in request["depends_on"]:
