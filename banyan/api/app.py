@@ -4,7 +4,7 @@ import bottle
 
 from ..spool import Spool
 from ..web import guard_ids, new_app
-from . import artifacts, jobs, nodes, stats
+from . import artifacts, jobs, modaclouds, nodes, stats
 
 
 def make_app(spool: Spool) -> bottle.Bottle:
@@ -13,5 +13,6 @@ def make_app(spool: Spool) -> bottle.Bottle:
     artifacts.install(app, spool)
     nodes.install(app, spool)
     stats.install(app, spool)
-    guard_ids(app, "/scheduler/jobs/", "/scheduler/nodes/")
+    modaclouds.install(app, spool)
+    guard_ids(app, "/scheduler/jobs/", "/scheduler/nodes/", "/jobs/")
     return app
