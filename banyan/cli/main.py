@@ -9,9 +9,9 @@ import os
 import sys
 
 from ..errors import BanyanError
-from . import servers
+from . import gc, servers
 
-MODULES = (servers,)
+MODULES = (servers, gc)
 
 
 def global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:

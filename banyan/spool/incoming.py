@@ -155,6 +155,20 @@ class Incoming:
             pass
         self._drop_files(name)
 
+    def rejected_ids(self) -> list[str]:
+        return sorted(n[:-7] for n in os.listdir(self.layout.rejected)
+                      if n.endswith(".reason") and ids.valid(n[:-7]))
+
+    def rejected_mtime(self, job_id: str) -> float:
+        return os.lstat(self.layout.rejected_file(job_id, ".reason")).st_mtime
+
+    def remove_rejected(self, job_id: str) -> None:
+        for ext in (".job", ".reason"):
+            try:
+                os.unlink(self.layout.rejected_file(job_id, ext))
+            except FileNotFoundError:
+                pass
+
     def rejected_reason(self, job_id: str) -> str | None:
         return read_text(self.layout.rejected_file(job_id, ".reason"))
 

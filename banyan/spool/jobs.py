@@ -82,6 +82,12 @@ class Jobs:
                 continue
         return out
 
+    def remove(self, job_id: str) -> None:
+        """Delete the record: renamed into tmp/ first, so a reader sees the whole job or none."""
+        gone = tmp_name(self.layout.tmp, self.layout.job_dir(job_id)) + ".gc"
+        os.rename(self.layout.job_dir(job_id), gone)
+        shutil.rmtree(gone, ignore_errors=True)
+
     def exists(self, job_id: str) -> bool:
         return os.path.isdir(self.layout.job_dir(job_id))
 
