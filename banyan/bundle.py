@@ -30,6 +30,7 @@ class Summary:
     members: int = 0
     size: int = 0
     run_sh_mode: int | None = None
+    run_sh_shebang: bool = False
 
 
 def check(path: str, what: str, need_run_sh: bool = False) -> Summary:
@@ -37,7 +38,8 @@ def check(path: str, what: str, need_run_sh: bool = False) -> Summary:
     summary = Summary()
     with _open(path, what) as tar:
         for member in _members(tar, what):
-            _judge(member, what, summary)
+            if _judge(member, what, summary) == "run.sh" and member.isfile():
+                summary.run_sh_shebang = tar.extractfile(member).read(2) == b"#!"
     if need_run_sh and summary.run_sh_mode is None:
         raise BadRequest(f"{what} has no run.sh at its top level")
     return summary
@@ -61,8 +63,9 @@ def extract(path: str, dest: str, what: str, need_run_sh: bool = False) -> Summa
 
 
 def command(summary: Summary, arguments: list[str]) -> dict:
-    """The command that runs the bundle: `./run.sh ARGS` if it is executable, else `/bin/sh run.sh ARGS`."""
-    if summary.run_sh_mode is not None and summary.run_sh_mode & 0o100:
+    """The command that runs the bundle: `./run.sh ARGS` if it is executable and starts with `#!`
+    (a Python run.sh keeps its interpreter), else `/bin/sh run.sh ARGS` (as MODAClouds' shell did)."""
+    if summary.run_sh_mode is not None and summary.run_sh_mode & 0o100 and summary.run_sh_shebang:
         return {"exec": ["./run.sh", *arguments]}
     return {"exec": ["/bin/sh", "run.sh", *arguments]}
 
