@@ -1,9 +1,9 @@
 """`banyan up`: the all-in-one system: API, scheduler daemon and one local processor.
 
 Three child processes, so they use both cores and each can be killed and restarted
-alone (jobs live in their supervisors, not in any of these). `up` registers this
-machine as node `local`, restarts a child that dies, and stops all three on SIGTERM
-or Ctrl-C. Children get SIGTERM if `up` itself is killed (PR_SET_PDEATHSIG).
+alone (jobs live in their supervisors, not in any of these). The processor registers
+this machine as node `local` (all its cores and memory) and heartbeats; `up` restarts
+a child that dies, and stops all three on SIGTERM or Ctrl-C. Children get SIGTERM if `up` itself is killed (PR_SET_PDEATHSIG).
 """
 
 import ctypes
@@ -15,7 +15,6 @@ import sys
 import time
 import urllib.request
 
-import psutil
 
 from . import defaults
 from .spool import Spool
@@ -67,9 +66,6 @@ def run(state_dir: str, host: str = "127.0.0.1", port: int = 8080,
     api_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     api_url = f"http://{api_host}:{port}"
     pport = free_port()
-    spool.nodes.register({"name": "local", "uri": f"http://127.0.0.1:{pport}",
-                          "cores": os.cpu_count() or 1, "memory": psutil.virtual_memory().total,
-                          "gpus": 0, "labels": []})
     base = [sys.executable, "-m", "banyan", "--state", spool.root]
     commands = {
         "processor": base + ["processor", "--listen", f"127.0.0.1:{pport}", "--name", "local",

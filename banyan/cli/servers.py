@@ -23,7 +23,14 @@ def add(sub, common) -> None:
     p.add_argument("--listen", default="127.0.0.1:8081")
     p.add_argument("--name", default="local", help="this node's name, used in its reports")
     p.add_argument("--scheduler", default=None,
-                   help="API URL to report job ends to (default: --url)")
+                   help="API URL to register with (and heartbeat) and to report job ends to; "
+                        "without it ends go to --url and nothing registers")
+    p.add_argument("--advertise", default=None, help="this node's URL as the scheduler should "
+                   "call it (default http://LISTEN)")
+    p.add_argument("--cores", type=int, default=None, help="cores to offer (default: all)")
+    p.add_argument("--memory", default=None, help="memory to offer, e.g. '16 GiB' (default: all)")
+    p.add_argument("--gpus", type=int, default=0)
+    p.add_argument("--label", action="append", default=[], help="a label jobs may ask for (repeatable)")
     p.set_defaults(func=processor)
 
 
@@ -46,6 +53,9 @@ def scheduler(args) -> int:
 
 def processor(args) -> int:
     from ..processor.main import run
+    from ..request import memory_bytes
     host, port = parse_listen(args.listen)
     return run(args.state, host, port, name=args.name, scheduler_url=args.scheduler or args.url,
-               token=args.token)
+               register=args.scheduler is not None, advertise=args.advertise, cores=args.cores,
+               memory=None if args.memory is None else memory_bytes(args.memory), gpus=args.gpus,
+               labels=args.label, token=args.token)

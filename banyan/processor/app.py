@@ -5,7 +5,7 @@ import os
 import bottle
 import psutil
 
-from .. import defaults, web
+from .. import crash, defaults, web
 from ..errors import BadRequest, BanyanError
 from ..spool import ids
 from . import artifacts
@@ -34,6 +34,7 @@ def make_app(runner: Runner, node: str) -> bottle.Bottle:
         for body in batch:
             try:
                 answers.append(runner.accept(body))
+                crash.point("processor.batch-accepted")
             except BanyanError as err:
                 job_id = body.get("request_id") if isinstance(body, dict) else None
                 answers.append({"id": job_id, "error": str(err), "code": err.status})

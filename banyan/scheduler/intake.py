@@ -5,6 +5,7 @@ and the queue entry, then the incoming file goes. A crash anywhere leaves the in
 file, and the next pass redoes the same steps, each of which is idempotent.
 """
 
+from .. import crash
 from ..errors import BadRequest
 from ..request import normalise, parse_json
 from ..spool import Spool
@@ -39,6 +40,7 @@ def intake(spool: Spool, now: float) -> list[str]:
             continue
         request["request_id"] = job_id
         admit(spool, job_id, request, now, spool.incoming.files(job_id))
+        crash.point("intake.admitted")
         spool.incoming.done(job_id)
         waiting_in_batch.discard(job_id)
         taken.append(job_id)
@@ -50,6 +52,7 @@ def admit(spool: Spool, job_id: str, request: dict, now: float, files: str | Non
     verdict, reason = lifecycle.deps_verdict(spool, request["depends_on"])
     initial = State.QUEUED if verdict == State.QUEUED else State.WAITING
     spool.jobs.create(job_id, request, initial, now, files)
+    crash.point("intake.created")
     state = spool.jobs.state(job_id)
     if state == State.WAITING:
         for dep in request["depends_on"]:

@@ -7,7 +7,7 @@ job has stopped.
 
 import time
 
-from .. import timefmt
+from .. import crash, timefmt
 from ..errors import NotFound
 from ..spool import Spool
 from ..states import PENDING, Result, State, status_of
@@ -25,7 +25,9 @@ def stop(spool: Spool, job_id: str, result: Result, detail: str = "", now: float
     jobs.put(job_id, "finished-at", timefmt.iso(now))
     if jobs.request(job_id).get("notify") and jobs.get(job_id, "state") != State.STOPPED.value:
         spool.notices.add(job_id)  # delivered off the pass, by scheduler/notify.py
+    crash.point("stop.recorded")
     jobs.transition(job_id, State.STOPPED, result.value, detail, now)
+    crash.point("stop.committed")
     spool.index.remove_running(job_id)
     spool.index.dequeue(job_id)
     release_dependents(spool, job_id, now)

@@ -101,7 +101,10 @@ class NodeClient:
         """Send many jobs in one request; each answer is a record or `{"id", "error"}`."""
         return self.json("POST", "/processor/jobs/new", {"jobs": jobs})["jobs"]
 
-    def statuses(self, ids: list[str]) -> list[dict]:
+    def statuses(self, ids: list[str] | None) -> list[dict]:
+        """The records of `ids` on this node, or of all its jobs with None."""
+        if ids is None:
+            return self.json("GET", "/processor/jobs/status")["jobs"]
         query = urllib.parse.urlencode({"ids": ",".join(ids)})
         return self.json("GET", f"/processor/jobs/status?{query}")["jobs"]
 
