@@ -56,6 +56,7 @@ def test_bundle_and_input_round_trip_with_artifacts(up, tmp_path):
     assert os.path.isfile(up.path("scheduler", "jobs", job_id, "bundle.tar.gz"))
     assert _raw(up, job_id, "stdout") == b"args: -foo a b\n"
     assert _raw(up, job_id, "stderr") == b"to-stderr\n"
+    assert up.cli("artifact", job_id, "stdout").stdout == "args: -foo a b\n"  # the CLI's client of this route
     with tarfile.open(fileobj=io.BytesIO(_raw(up, job_id, "output"))) as tar:
         assert tar.getnames() == ["out", "out/result.txt"]
         assert tar.extractfile("out/result.txt").read() == b"hello input\n"
