@@ -9,17 +9,17 @@ import os
 import signal
 import time
 
-from .. import crash
+from .. import crash, timefmt
 from .. import request as requests
-from .. import timefmt
 from ..errors import BadRequest, Conflict, NotFound
 from ..spool import ids
 from ..spool.procjobs import ProcessorJobs
-from . import proctree
+from . import attach, proctree
 from .launcher import Launcher
 
 ACTIVE = ("starting", "running", "suspended")
-JOB_FIELDS = ("name", "commands", "environment", "timeout", "kill_grace", "resources")
+JOB_FIELDS = ("name", "commands", "environment", "timeout", "kill_grace", "resources",
+              "separate_stderr")
 CONTROL_WAIT = 2.0
 """Seconds a suspend or continue waits for the supervisor to act before answering."""
 
@@ -37,11 +37,13 @@ class Runner:
         attempt = body.get("attempt", 1)
         if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
             raise BadRequest("attempt must be a positive integer")
-        unknown = set(body) - set(JOB_FIELDS) - {"request_id", "attempt"}
+        unknown = set(body) - set(JOB_FIELDS) - {"request_id", "attempt", "files"}
         if unknown:
             raise BadRequest(f"unknown field {sorted(unknown)[0]}")
         job = requests.normalise({k: body[k] for k in JOB_FIELDS if k in body})
         job = {k: job[k] for k in JOB_FIELDS}
+        if "files" in body:
+            job["files"] = attach.check_files(body["files"])
         if self.jobs.create(job_id, job, attempt):
             crash.point("processor.created")
             self.launcher.launch(job_id)
