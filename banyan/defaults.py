@@ -31,6 +31,9 @@ LIST_LIMIT = 1000
 LIST_LIMIT_MAX = 100000
 """Largest page a listing answers, so one request cannot read the whole spool unbounded."""
 
+LOG_CHUNK = 1 << 20
+"""Most bytes of a log one request answers (`?offset=` pages through the rest; `?tail=` is capped)."""
+
 PATH = "/usr/local/bin:/usr/bin:/bin"
 """PATH of a job whose request sets none: job environments start empty (pueue#297)."""
 

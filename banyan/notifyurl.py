@@ -30,7 +30,10 @@ def allowed_networks(environ=os.environ) -> list:
 
 def syntax(url: str) -> urllib.parse.SplitResult:
     """Check the form of the URL alone (no DNS): http(s), a host, a port that is a number."""
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as err:  # e.g. an unclosed `[` of an IPv6 address
+        raise BadRequest(f"notify is not a URL: {err}") from None
     if parts.scheme not in ("http", "https"):
         raise BadRequest("notify must be an http:// or https:// URL")
     if not parts.hostname:

@@ -14,7 +14,9 @@ from .errors import BadRequest
 from .spool import ids
 
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)\s*$", re.IGNORECASE)
+SIZE_PATTERN = r"^ *([0-9]{1,15}(?:\.[0-9]{1,6})?) *([KMGTPkmgtp]?)[iI]?[bB]? *$"
+"""A size as text (`1 GiB`, `512M`): spelled out, with no flags, so the OpenAPI document can use it as is."""
+MEMORY = re.compile(SIZE_PATTERN)
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
 FIELDS = {"name", "commands", "environment", "depends_on", "priority", "timeout",
           "kill_grace", "max_attempts", "resources", "node", "notify", "parent", "request_id",
@@ -113,7 +115,7 @@ def _number(value, what: str, low: float, high: float, integer: bool = False):
 def memory_bytes(value) -> int:
     """`1 GiB`, `512M`, `2G` or a number of bytes → bytes (K, M, G are powers of 1024, as in Slurm)."""
     if isinstance(value, str):
-        m = MEMORY.match(value)
+        m = MEMORY.fullmatch(value)
         if not m:
             raise BadRequest(f"memory {value[:40]!r} is not a size like '1 GiB' or '512M'")
         return int(float(m.group(1)) * UNITS[m.group(2).upper()])
@@ -143,7 +145,7 @@ def _environment(value) -> dict:
         raise BadRequest("environment must be an object of strings")
     env = {}
     for key, val in value.items():
-        if not ENV_KEY.match(key):
+        if not ENV_KEY.fullmatch(key):
             raise BadRequest(f"environment name {key[:40]!r} is not a valid variable name")
         if key.startswith("BANYAN_"):
             raise BadRequest(f"environment name {key} is reserved (BANYAN_*)")

@@ -108,6 +108,21 @@ def json_body(limit: int = defaults.MAX_BODY) -> dict:
     return parse_json(body(limit))
 
 
+def whole(name: str, default: int | None, low: int, high: int, query=None) -> int | None:
+    """The query parameter `name` (of `query`, or of this request) as a whole number from
+    `low` to `high`, else 400.
+
+    Only ASCII digits: int() would also take ` 5`, `1_0` and other scripts' digits,
+    which the OpenAPI document (and so a client) calls invalid.
+    """
+    text = (bottle.request.query if query is None else query).get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 19) or not low <= int(text) <= high:
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}")
+    return int(text)
+
+
 def wants_text() -> bool:
     return bottle.request.query.get("format") == "text"
 

@@ -1,8 +1,9 @@
 """Who may do what on the scheduler API (SPEC §6): the policy the auth hook asks.
 
 admin: everything (the hook never asks). user: submit, see and control the jobs it
-submitted (the token's name is the job's `owner`), read nodes and stats. node: what a
-processor needs from the scheduler: report job ends, register, read nodes.
+submitted (the token's name is the job's `owner`), read nodes, stats, the web pages and
+the API's description. node: what a processor needs from the scheduler: report job
+ends, register, read nodes.
 """
 
 from ..auth import Identity, current
@@ -12,7 +13,10 @@ from . import views
 
 USER_ROUTES_PREFIXES = ("/scheduler/jobs", "/jobs")
 READ_ONLY = {"/scheduler/nodes", "/scheduler/nodes/available", "/scheduler/nodes/<name>",
-             "/scheduler/stats"}
+             "/scheduler/stats", "/openapi.json", "/docs", "/ui/nodes"}
+"""Any token may read these; without tokens defined, so may anyone on loopback (as every route)."""
+USER_PAGES = {"/", "/ui/jobs/<job_id>"}
+"""Web pages a user token may read: its own jobs only, as in the listings."""
 NODE_ROUTES = {("POST", "/scheduler/nodes/<name>/report"), ("POST", "/scheduler/nodes"),
                ("GET", "/scheduler/jobs/<job_id>/files/<name>")}
 """A node token reports ends, registers its node, and fetches the archives of its jobs."""
@@ -26,7 +30,7 @@ def policy(spool: Spool):
             if (method, rule) not in NODE_ROUTES:
                 raise Forbidden(f"a node token may not call {method} {rule}")
             return
-        if not rule.startswith(USER_ROUTES_PREFIXES):
+        if not rule.startswith(USER_ROUTES_PREFIXES) and rule not in USER_PAGES:
             raise Forbidden(f"only an admin token may call {method} {rule}")
         job_id = args.get("job_id")
         if job_id is not None:

@@ -5,7 +5,7 @@ import bottle
 from .. import auth
 from ..spool import Spool
 from ..web import guard_ids, new_app
-from . import access, artifacts, jobs, modaclouds, nodes, stats
+from . import access, artifacts, jobs, modaclouds, nodes, site, stats
 
 
 def make_app(spool: Spool) -> bottle.Bottle:
@@ -16,5 +16,6 @@ def make_app(spool: Spool) -> bottle.Bottle:
     nodes.install(app, spool)
     stats.install(app, spool)
     modaclouds.install(app, spool)
-    guard_ids(app, "/scheduler/jobs/", "/scheduler/nodes/", "/jobs/")
+    site.install(app, spool)
+    guard_ids(app, "/scheduler/jobs/", "/scheduler/nodes/", "/jobs/", "/ui/jobs/")
     return app

@@ -4,8 +4,8 @@ import time
 
 import bottle
 
-from .. import web
-from ..errors import NotFound
+from .. import defaults, web
+from ..errors import NotFound, Unavailable
 from ..spool import Spool, ids
 from ..states import State
 from . import access, submit, views
@@ -70,16 +70,12 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
     @app.get("/scheduler/jobs/<job_id>/log")
     def job_log(job_id):
         views.record(spool, job_id)
-        try:
-            offset = int(bottle.request.query.get("offset", 0))
-        except ValueError:
-            offset = -1
-        if offset < 0:
-            return web.error(400, "offset must be a whole number of bytes")
+        offset = web.whole("offset", 0, 0, 1 << 62)
+        tail = web.whole("tail", None, 0, defaults.LOG_CHUNK)
         bottle.response.content_type = "text/plain; charset=utf-8"
         if bottle.request.query.get("follow") in ("1", "true", "yes"):
-            return _follow(spool, job_id, offset)
-        data, end = _log_chunk(spool, job_id, offset)
+            return _follow(spool, job_id, offset, tail)
+        data, end = log_chunk(spool, job_id, offset, tail)
         bottle.response.set_header("X-Banyan-Offset", str(end))
         return data
 
@@ -107,12 +103,13 @@ def wait_intake(spool: Spool, job_id: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not spool.jobs.exists(job_id):
         if time.monotonic() > deadline:
-            raise NotFound(f"job {job_id} is still waiting for intake; is the scheduler running?")
+            raise Unavailable(f"job {job_id} is still waiting for intake; is the scheduler running?")
         time.sleep(0.02)
 
 
-def _log_chunk(spool: Spool, job_id: str, offset: int) -> tuple[bytes, int]:
-    """The log bytes after `offset`, fetched from the job's node (no shared disk is assumed)."""
+def log_chunk(spool: Spool, job_id: str, offset: int, tail: int | None = None) -> tuple[bytes, int]:
+    """The log bytes after `offset` (the last `tail` of them, if given), fetched from the
+    job's node (no shared disk is assumed)."""
     from ..scheduler.nodeclient import NodeClient, NodeError
     ids.check(job_id)
     node = spool.jobs.get(job_id, "node") if spool.jobs.exists(job_id) else None
@@ -120,17 +117,19 @@ def _log_chunk(spool: Spool, job_id: str, offset: int) -> tuple[bytes, int]:
         return b"", offset
     try:
         uri = spool.nodes.get(node)["uri"]
-        return NodeClient(uri).log(job_id, offset)
+        return NodeClient(uri).log(job_id, offset, tail)
     except (NotFound, NodeError):
         return b"", offset
 
 
-def _follow(spool: Spool, job_id: str, offset: int):
-    """Stream the log until the job has stopped and every byte was sent."""
+def _follow(spool: Spool, job_id: str, offset: int, tail: int | None = None):
+    """Stream the log (from its last `tail` bytes, if given) until the job has stopped and
+    every byte was sent."""
     deadline = time.monotonic() + FOLLOW_MAX
     while time.monotonic() < deadline:
         stopped = spool.jobs.exists(job_id) and spool.jobs.get(job_id, "state") == State.STOPPED.value
-        data, offset = _log_chunk(spool, job_id, offset)
+        data, offset = log_chunk(spool, job_id, offset, tail)
+        tail = None
         if data:
             yield data
         elif stopped:

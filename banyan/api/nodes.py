@@ -1,7 +1,7 @@
 """Node routes (SPEC §5): list, available, register, unregister, drain, and nodes' reports."""
 
+import re
 import time
-import urllib.parse
 
 import bottle
 
@@ -11,6 +11,11 @@ from ..request import memory_bytes
 from ..spool import Spool, ids
 
 NODE_FIELDS = {"name", "uri", "cores", "memory", "gpus", "labels"}
+PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+URI_PATTERN = rf"^https?://[A-Za-z0-9._~-]+(:{PORT})?(/[A-Za-z0-9._~/-]*)?$"
+"""A node's address: http(s), a host name or IPv4 address, a port, a path (behind a proxy)."""
+LABELS_PATTERN = r"^(,|[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(?=,|$))*$"
+"""Labels as one string: names (as ids) separated by commas."""
 LISTING = ["name", "uri", "state", "cores", "memory", "gpus", "labels", "last-seen"]
 
 
@@ -21,9 +26,8 @@ def parse_node(data: dict) -> dict:
         raise BadRequest(f"unknown field {unknown[0]!r}")
     name = ids.check(data.get("name"), "node name")
     uri = data.get("uri")
-    parts = urllib.parse.urlsplit(uri) if isinstance(uri, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadRequest("uri must be an http:// or https:// URL")
+    if not isinstance(uri, str) or not re.fullmatch(URI_PATTERN, uri):
+        raise BadRequest("uri must be http(s)://HOST[:PORT][/PATH], HOST a name or an IPv4 address")
     node = {"name": name, "uri": uri.rstrip("/"), "memory": memory_bytes(data.get("memory", 0))}
     for key in ("cores", "gpus"):
         value = data.get(key, 1 if key == "cores" else 0)
@@ -54,11 +58,8 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.get("/scheduler/nodes/available")
     def available():
-        try:
-            cores = int(bottle.request.query.get("cores", 1))
-            memory = memory_bytes(bottle.request.query.get("memory", "0"))
-        except ValueError:
-            raise BadRequest("cores must be a whole number") from None
+        cores = web.whole("cores", 1, 0, 1 << 20)
+        memory = memory_bytes(bottle.request.query.get("memory", "0"))
         from ..scheduler.place import Placer
         rooms = Placer(spool, actions.clients).rooms()
         need = {"cores": cores, "memory": memory, "gpus": 0}
@@ -97,7 +98,7 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
         spool.nodes.get(name)
         data = web.json_body()
         jobs = data.get("jobs")
-        if not isinstance(jobs, list):
-            raise BadRequest("a report is {\"jobs\": [...]}")
+        if not isinstance(jobs, list) or not all(isinstance(j, dict) for j in jobs):
+            raise BadRequest("a report is {\"jobs\": [{...}, ...]}")
         spool.reports.put(name, jobs)
         return {"accepted": len(jobs)}

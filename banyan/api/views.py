@@ -6,7 +6,7 @@ Readers take no lock: every file they read was written by an atomic rename.
 import json
 import os
 
-from .. import defaults, timefmt
+from .. import defaults, timefmt, web
 from ..errors import BadRequest, NotFound
 from ..spool import Spool, ids
 
@@ -71,12 +71,7 @@ def listing(spool: Spool, query, only_owner: str | None = None) -> list[dict]:
     after = query.get("after")
     if after is not None:
         ids.check(after, "after id")
-    try:
-        limit = int(query.get("limit", defaults.LIST_LIMIT))
-    except ValueError:
-        raise BadRequest("limit must be a whole number") from None
-    if not 0 <= limit <= defaults.LIST_LIMIT_MAX:
-        raise BadRequest(f"limit must be between 0 and {defaults.LIST_LIMIT_MAX}")
+    limit = web.whole("limit", defaults.LIST_LIMIT, 0, defaults.LIST_LIMIT_MAX, query)
     wanted = {k: query.get(k) for k in ("state", "node", "name") if query.get(k) is not None}
     all_ids = sorted(set(spool.jobs.ids()) | set(spool.incoming.ids()))
     out = []

@@ -77,13 +77,9 @@ def make_app(runner: Runner, node: str) -> bottle.Bottle:
 
     @app.get("/processor/job/<job_id>/log")
     def log(job_id):
-        try:
-            offset = int(bottle.request.query.get("offset") or 0)
-        except ValueError:
-            raise BadRequest("offset must be an integer") from None
-        if offset < 0:
-            raise BadRequest("offset must not be negative")
-        data, end = jobs.read_log(job_id, offset)
+        offset = web.whole("offset", 0, 0, 1 << 62)
+        tail = web.whole("tail", None, 0, defaults.LOG_CHUNK)
+        data, end = jobs.read_log(job_id, offset, tail=tail)
         bottle.response.content_type = "application/octet-stream"
         bottle.response.set_header("X-Banyan-Offset", str(end))
         return data

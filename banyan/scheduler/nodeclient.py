@@ -113,8 +113,10 @@ class NodeClient:
     def control(self, job_id: str, action: str) -> dict:
         return self.json("POST", f"/processor/job/{job_id}/{action}")
 
-    def log(self, job_id: str, offset: int) -> tuple[bytes, int]:
-        status, payload, headers = self.request("GET", f"/processor/job/{job_id}/log?offset={offset}")
+    def log(self, job_id: str, offset: int, tail: int | None = None) -> tuple[bytes, int]:
+        """The log after `offset` (only its last `tail` bytes, if given), and the offset after it."""
+        query = f"offset={offset}" + (f"&tail={tail}" if tail is not None else "")
+        status, payload, headers = self.request("GET", f"/processor/job/{job_id}/log?{query}")
         if status == 404:
             return b"", offset
         if status >= 400:

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 
+from .. import defaults
 from ..errors import NotFound
 from .atomic import append_line, read_text, tmp_name, write_text
 from .paths import Layout
@@ -148,10 +149,14 @@ class ProcessorJobs:
         """A line from Banyan itself in the job's log (`banyan: ...`), like a command's output."""
         append_line(self.path(job_id, "log"), f"banyan: {text}")
 
-    def read_log(self, job_id: str, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
-        """Up to `limit` bytes of the log after `offset`, and the offset after them."""
+    def read_log(self, job_id: str, offset: int, limit: int = defaults.LOG_CHUNK,
+                 tail: int | None = None) -> tuple[bytes, int]:
+        """Up to `limit` bytes of the log after `offset` (or of its last `tail` bytes), and
+        the offset after them."""
         try:
             with open(self.path(job_id, "log"), "rb") as f:
+                if tail is not None:
+                    offset = max(offset, os.fstat(f.fileno()).st_size - tail)
                 f.seek(offset)
                 data = f.read(limit)
         except FileNotFoundError:
