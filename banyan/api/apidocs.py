@@ -4,11 +4,13 @@ Every operation with its parameters, request bodies and answers, then every sche
 table of fields; `$ref`s are links within the page. All text is escaped here.
 """
 
+import re
 from html import escape
 
 import bottle
 
 METHOD_ORDER = ("get", "post", "put", "delete")
+TAG_ORDER = ("jobs", "nodes", "modaclouds", "pages", "about")
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 64rem; padding: 0 1rem 3rem; color: #222; }
@@ -25,6 +27,11 @@ code { font-family: ui-monospace, monospace; background: #f4f4f4; padding: 0 .2r
 .muted { color: #666; }
 ul.toc { columns: 2; }
 """
+
+
+def prose(text: str) -> str:
+    """Escaped text, with `backquoted` words as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
 
 
 def ref_name(ref: str) -> str:
@@ -71,7 +78,7 @@ def fields(schema: dict) -> str:
     for name, sub in schema.get("properties", {}).items():
         need = "required" if name in required else ""
         rows.append(f"<tr><td><code>{escape(name)}</code></td><td>{need}</td><td>{kind(sub)}</td>"
-                    f"<td>{escape(sub.get('description', ''))}</td></tr>")
+                    f"<td>{prose(sub.get('description', ''))}</td></tr>")
     if not rows:
         return ""
     return ("<table><tr><th>field</th><th></th><th>type</th><th>meaning</th></tr>"
@@ -83,13 +90,13 @@ def operation(method: str, path: str, op: dict) -> str:
     out = [f'<h3 id="{anchor}"><span class="method {method}">{method.upper()}</span> {escape(path)}</h3>',
            f"<p>{escape(op.get('summary', ''))}</p>"]
     if op.get("description"):
-        out.append(f"<p>{escape(op['description'])}</p>")
+        out.append(f"<p>{prose(op['description'])}</p>")
     params = op.get("parameters", [])
     if params:
         out.append("<table><tr><th>parameter</th><th>in</th><th>type</th><th>meaning</th></tr>")
         for p in params:
             out.append(f"<tr><td><code>{escape(p['name'])}</code></td><td>{escape(p['in'])}</td>"
-                       f"<td>{kind(p['schema'])}</td><td>{escape(p.get('description', ''))}</td></tr>")
+                       f"<td>{kind(p['schema'])}</td><td>{prose(p.get('description', ''))}</td></tr>")
         out.append("</table>")
     body = op.get("requestBody")
     if body:
@@ -102,7 +109,7 @@ def operation(method: str, path: str, op: dict) -> str:
         bodies = "; ".join(f"<code>{escape(c)}</code> {kind(m['schema'])}"
                            for c, m in answer.get("content", {}).items())
         headers = ", ".join(f"header <code>{escape(h)}</code>" for h in answer.get("headers", {}))
-        out.append(f"<tr><td>{escape(code)}</td><td>{escape(answer['description'])}</td>"
+        out.append(f"<tr><td>{escape(code)}</td><td>{prose(answer['description'])}</td>"
                    f"<td>{bodies}{'; ' if bodies and headers else ''}{headers}</td></tr>")
     out.append("</table>")
     return "\n".join(out)
@@ -113,6 +120,7 @@ def page(doc: dict) -> str:
     bottle.response.content_type = "text/html; charset=utf-8"
     ops = [(method, path, op) for path, item in doc["paths"].items()
            for method, op in sorted(item.items(), key=lambda kv: METHOD_ORDER.index(kv[0]))]
+    ops.sort(key=lambda o: TAG_ORDER.index(o[2]["tags"][0]))
     tags: dict[str, list] = {}
     for method, path, op in ops:
         tags.setdefault(op["tags"][0], []).append((method, path, op))
@@ -120,7 +128,7 @@ def page(doc: dict) -> str:
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{escape(info['title'])}</title><style>{STYLE}</style></head><body>",
-           f"<h1>{escape(info['title'])}</h1><p>{escape(info['description'])}</p>",
+           f"<h1>{escape(info['title'])}</h1><p>{prose(info['description'])}</p>",
            '<p>The same document as JSON: <a href="openapi.json">openapi.json</a>. '
            "Authentication: <code>Authorization: Bearer TOKEN</code>, or HTTP Basic with the token as "
            "user name, once any token exists.</p>", "<h2>Operations</h2><ul class=\"toc\">"]
@@ -135,7 +143,7 @@ def page(doc: dict) -> str:
     for name, schema in doc["components"]["schemas"].items():
         out.append(f'<h3 id="schema-{escape(name)}">{escape(name)}</h3>')
         if schema.get("description"):
-            out.append(f"<p>{escape(schema['description'])}</p>")
+            out.append(f"<p>{prose(schema['description'])}</p>")
         out.append(fields(schema) or f"<p>{kind(schema)}</p>")
     out.append("</body></html>")
     return "\n".join(out)

@@ -15,7 +15,7 @@ from ..spool import Spool, ids
 from . import views
 
 MAX_JOBS = 40
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 180, 48, 24, 44, 12
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 180, 62, 24, 40, 12
 COLOURS = {"good": "#d4f4dd", "error": "#f9d6d5", "running": "#d6e6fb", "suspended": "#e8dcf7",
            "starting": "#d6e6fb", "held": "#fff1c2", "gone": "#eeeeee"}
 
@@ -158,7 +158,9 @@ def svg(jobs: dict[str, Job], root: str, base: str = "") -> str:
                    f'fill="{colour(job)}" stroke="#333"{stroke}/>'
                    f'<text x="{x + 8:.0f}" y="{y + 19:.0f}" font-size="13" font-family="monospace">'
                    f'{escape(short(job_id, 21))}</text>'
-                   f'<text x="{x + 8:.0f}" y="{y + 38:.0f}" font-size="12" font-family="sans-serif">'
-                   f'{escape(short(job.name, 16))} · {escape(state)}</text></g></a>')
+                   f'<text x="{x + 8:.0f}" y="{y + 37:.0f}" font-size="12" font-family="sans-serif">'
+                   f'{escape(short(job.name, 24))}</text>'
+                   f'<text x="{x + 8:.0f}" y="{y + 54:.0f}" font-size="12" font-family="sans-serif" '
+                   f'fill="#444">{escape(state)}</text></g></a>')
     out.append("</svg>")
     return "\n".join(out)

@@ -23,6 +23,14 @@ def current() -> Identity | None:
     return bottle.request.environ.get(KEY)
 
 
+def challenge(environ: dict) -> str:
+    """Bearer for programs; Basic for a browser (it asks for text/html), so that it shows
+    its login box: the token goes in as the user name, with an empty password."""
+    if "text/html" in environ.get("HTTP_ACCEPT", ""):
+        return 'Basic realm="banyan"'
+    return 'Bearer realm="banyan"'
+
+
 def install(app: bottle.Bottle, tokens: Tokens, policy: Policy) -> None:
     @app.hook("before_request")
     def check():
@@ -38,5 +46,5 @@ def install(app: bottle.Bottle, tokens: Tokens, policy: Policy) -> None:
                 return
             policy(identity, route.method, route.rule, args)
         except BanyanError as err:
-            headers = {"WWW-Authenticate": 'Bearer realm="banyan"'} if isinstance(err, Unauthorized) else {}
+            headers = {"WWW-Authenticate": challenge(environ)} if isinstance(err, Unauthorized) else {}
             raise bottle.HTTPError(err.status, str(err), **headers) from None
