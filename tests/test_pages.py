@@ -162,3 +162,26 @@ def test_pages_follow_the_access_policy(guarded):
         assert split_code(curl("-H", bearer["alice"], f"{url}{path}"))[1] == want, path
     for path, want in (("/", 403), (f"/ui/jobs/{mine}", 403), ("/ui/nodes", 200), ("/docs", 200)):
         assert split_code(curl("-H", bearer["n1"], f"{url}{path}"))[1] == want, path
+
+
+def test_pages_and_docs_under_cgi_link_below_the_script(tmp_path):
+    """Under busybox CGI the app lives at /cgi-bin/banyan.cgi: links and `servers` say so."""
+    need("busybox")
+    from frontends import Busybox
+
+    from banyan.spool import Spool
+    state = str(tmp_path / "state")
+    Spool(state)
+    server = Busybox(str(tmp_path), state)
+    try:
+        job_id = submit(server.base, {"name": "under-cgi"})
+        page, code = split_code(curl(f"{server.base}?state=incoming"))
+        assert code == 200 and f'href="/cgi-bin/banyan.cgi/ui/jobs/{job_id}"' in page
+        assert '<a href="/cgi-bin/banyan.cgi?state=queued">' in page
+        page, code = split_code(curl(f"{server.base}/ui/jobs/{job_id}"))
+        assert code == 200 and "<th>state</th><td>incoming</td>" in page
+        doc, code = split_code(curl(f"{server.base}/openapi.json"))
+        assert code == 200 and json.loads(doc)["servers"] == [{"url": "/cgi-bin/banyan.cgi"}]
+        assert split_code(curl(f"{server.base}/docs"))[1] == 200
+    finally:
+        server.stop()

@@ -1,5 +1,8 @@
 """The web pages: the jobs, one job, the nodes. Drawn on the server; no script, no asset.
 
+Links start with `base`, where the app is mounted; the jobs page is `base` itself, since
+busybox httpd takes `banyan.cgi/` (a trailing slash) for a folder.
+
 bottle's SimpleTemplate escapes every `{{value}}`; the only raw insert is the SVG that
 dagsvg draws (which escapes its own text). Pages whose content changes refresh
 themselves with `<meta http-equiv="refresh">`, so they work without JavaScript. A user
@@ -41,13 +44,13 @@ pre { background: #f7f7f7; padding: .6rem; overflow-x: auto; white-space: pre-wr
 .muted { color: #777; }
 .dagbox { overflow-x: auto; }
 </style></head>
-<body><nav><a href="{{base}}/">Jobs</a><a href="{{base}}/ui/nodes">Nodes</a><a href="{{base}}/docs">API</a></nav>
+<body><nav><a href="{{base or "/"}}">Jobs</a><a href="{{base}}/ui/nodes">Nodes</a><a href="{{base}}/docs">API</a></nav>
 <h1>{{title}}</h1>
 {{!body}}
 </body></html>
 """)
 
-JOBS = bottle.SimpleTemplate("""<form method="get" action="{{base}}/">
+JOBS = bottle.SimpleTemplate("""<form method="get" action="{{base or "/"}}">
 <label>State <select name="state">
 <option value="">all</option>
 % for s in states:
@@ -55,9 +58,9 @@ JOBS = bottle.SimpleTemplate("""<form method="get" action="{{base}}/">
 % end
 </select></label> <button type="submit">Show</button>
 </form>
-<p class="states"><a href="{{base}}/">all</a>
+<p class="states"><a href="{{base or "/"}}">all</a>
 % for s in states:
-<a href="{{base}}/?state={{s}}">{{s}}</a>
+<a href="{{base or "/"}}?state={{s}}">{{s}}</a>
 % end
 </p>
 % if not jobs:
