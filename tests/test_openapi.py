@@ -93,3 +93,30 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(serve
     tested = re.search(r"Tested: +(\d+)", summary)
     assert selected and tested and selected[1] == selected[2] == tested[1], summary
     assert re.search(r"\d+ generated, \d+ passed", summary), summary
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("POST", "/scheduler/nodes", {"name": "n9", "uri": "http://[x"}),
+    ("POST", "/scheduler/nodes", {"name": "n9", "uri": "http://h:65536"}),
+    ("POST", "/scheduler/jobs/new", {"notify": "http://[x"}),
+    ("POST", "/scheduler/jobs/new", {"resources": {"memory": "9" * 400 + "K"}}),
+    ("POST", "/scheduler/jobs/new", {"environment": {"A\n": "x"}}),
+    ("GET", "/scheduler/jobs?limit=%205", None),
+    ("GET", "/scheduler/jobs?limit=1_0", None),
+    ("GET", "/scheduler/nodes/available?cores=%D9%A3", None),
+])
+def test_what_schemathesis_found_is_a_400(served, method, path, body):
+    url, _ = served
+    args = ["-X", method] + (["-H", "Content-Type: application/json", "-d", json.dumps(body)] if body else [])
+    out, code = split_code(curl(*args, f"{url}{path}"))
+    assert code == 400 and "error" in json.loads(out), out
+
+
+def test_a_report_holds_objects(served):
+    url, _ = served
+    node = {"name": "rep1", "uri": "http://127.0.0.1:9"}
+    assert split_code(curl("-X", "POST", "-d", json.dumps(node), f"{url}/scheduler/nodes"))[1] in (200, 201)
+    out, code = split_code(curl("-X", "POST", "-d", '{"jobs": [[null]]}', f"{url}/scheduler/nodes/rep1/report"))
+    assert code == 400, out
+    out, code = split_code(curl("-X", "POST", "-d", '{"jobs": []}', f"{url}/scheduler/nodes/rep1/report"))
+    assert code == 200 and json.loads(out) == {"accepted": 0}
