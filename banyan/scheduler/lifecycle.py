@@ -26,10 +26,12 @@ def stop(spool: Spool, job_id: str, result: Result, detail: str = "", now: float
     if jobs.request(job_id).get("notify") and jobs.get(job_id, "state") != State.STOPPED.value:
         spool.notices.add(job_id)  # delivered off the pass, by scheduler/notify.py
     crash.point("stop.recorded")
-    jobs.transition(job_id, State.STOPPED, result.value, detail, now)
+    old = jobs.transition(job_id, State.STOPPED, result.value, detail, now)
     crash.point("stop.committed")
-    spool.index.remove_running(job_id)
-    spool.index.dequeue(job_id)
+    if old == State.QUEUED:
+        spool.index.dequeue(job_id)  # lists queue/: only for a job that has an entry there
+    else:
+        spool.index.remove_running(job_id)
     release_dependents(spool, job_id, now)
 
 
