@@ -33,3 +33,10 @@ LIST_LIMIT_MAX = 100000
 
 PATH = "/usr/local/bin:/usr/bin:/bin"
 """PATH of a job whose request sets none: job environments start empty (pueue#297)."""
+
+MAX_ARRAY = 10000
+"""Most indexes one array may have: Slurm's MaxArraySize defaults to 1001; files are cheap here,
+and a 10,000-job graph is the size the DAG bench runs."""
+
+MAX_GRAPH = 20000
+"""Most jobs one request may create (graph members, arrays inside it, and their groups)."""

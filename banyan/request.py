@@ -9,7 +9,7 @@ import math
 import re
 import shlex
 
-from . import defaults
+from . import arrays, defaults
 from .errors import BadRequest
 from .spool import ids
 
@@ -17,8 +17,8 @@ ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)\s*$", re.IGNORECASE)
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
 FIELDS = {"name", "commands", "environment", "depends_on", "priority", "timeout",
-          "kill_grace", "max_attempts", "resources", "node", "notify", "parent", "request_id"}
-FORM_FIELDS = {"command", "name", "priority", "timeout", "node", "request_id", "parent"}
+          "kill_grace", "max_attempts", "resources", "node", "notify", "parent", "request_id", "array"}
+FORM_FIELDS = {"command", "name", "priority", "timeout", "node", "request_id", "parent", "array"}
 
 
 def parse_json(body: bytes) -> dict:
@@ -64,7 +64,7 @@ def from_form(form: dict[str, list[str]]) -> dict:
         commands.append({"exec": argv})
     if commands:
         request["commands"] = commands
-    for key in ("name", "node", "request_id", "parent"):
+    for key in ("name", "node", "request_id", "parent", "array"):
         if key in form:
             request[key] = form[key][-1]
     for key in ("priority", "timeout"):
@@ -181,6 +181,9 @@ def normalise(data: dict) -> dict:
     timeout = data.get("timeout")
     notify = data.get("notify")
     node = data.get("node")
+    array = data.get("array")
+    if array is not None:
+        arrays.parse(array)
     return {
         "name": _name(data["name"]) if "name" in data else default_name(commands),
         "commands": commands,
@@ -198,4 +201,5 @@ def normalise(data: dict) -> dict:
         "parent": None if data.get("parent") is None else ids.check(data["parent"], "parent id"),
         "request_id": (None if data.get("request_id") is None
                        else ids.check(data["request_id"], "request_id")),
+        "array": array,
     }

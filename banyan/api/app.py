@@ -4,12 +4,13 @@ import bottle
 
 from ..spool import Spool
 from ..web import guard_ids, new_app
-from . import jobs, nodes, stats
+from . import dag, jobs, nodes, stats
 
 
 def make_app(spool: Spool) -> bottle.Bottle:
     app = new_app()
     jobs.install(app, spool)
+    dag.install(app, spool)
     nodes.install(app, spool)
     stats.install(app, spool)
     guard_ids(app, "/scheduler/jobs/", "/scheduler/nodes/")

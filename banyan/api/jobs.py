@@ -6,6 +6,7 @@ import bottle
 
 from .. import web
 from ..errors import NotFound
+from ..graph import is_many
 from ..scheduler.actions import Actions
 from ..scheduler.nodeclient import NodeClient, NodeError
 from ..spool import Spool, ids
@@ -24,11 +25,16 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.post("/scheduler/jobs/new")
     def new_job():
-        job_id, created = submit.submit(spool, submit.read_request())
+        data = submit.read_request()
+        answer = {}
+        if is_many(data):
+            job_id, created, answer["jobs"] = submit.submit_many(spool, data)
+        else:
+            job_id, created = submit.submit(spool, data)
         bottle.response.status = 201 if created else 200
         if created:
             bottle.response.set_header("Location", f"/scheduler/jobs/{job_id}")
-        return {"request_id": job_id}
+        return {"request_id": job_id, **answer}
 
     @app.get("/scheduler/jobs")
     def list_jobs():

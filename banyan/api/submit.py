@@ -10,16 +10,23 @@ import urllib.parse
 import bottle
 
 from .. import web
-from ..errors import BadRequest
+from ..defaults import MAX_BODY
+from ..errors import BadRequest, TooLarge
+from ..graph import expand, is_many
 from ..request import from_form, normalise, parse_json
 from ..spool import Spool, ids
+from . import views
 
 
 def read_request() -> dict:
-    """The body as a request dict, from JSON or a form post."""
+    """The body as a request dict, from JSON or a form post.
+
+    `curl -d '{...}'` sends JSON labelled as a form; no form body starts with `{`, so such
+    a body is read as the JSON it is (the usual way to submit from inside a job).
+    """
     ctype = (bottle.request.content_type or "").split(";")[0].strip().lower()
     data = web.body()
-    if ctype == "application/x-www-form-urlencoded":
+    if ctype == "application/x-www-form-urlencoded" and not data.lstrip().startswith(b"{"):
         try:
             form = urllib.parse.parse_qs(data.decode("utf-8"), keep_blank_values=True,
                                          strict_parsing=bool(data), errors="strict")
@@ -28,25 +35,97 @@ def read_request() -> dict:
         return from_form(form)
     if ctype.startswith("multipart/"):
         raise BadRequest("multipart bodies (bundles) are not accepted by this server")
-    if ctype not in ("", "application/json", "text/json"):
+    if ctype not in ("", "application/json", "text/json", "application/x-www-form-urlencoded"):
         raise BadRequest(f"unsupported Content-Type {ctype!r}: send JSON or a form")
     return parse_json(data)
 
 
 def submit(spool: Spool, data: dict) -> tuple[str, bool]:
     """Store one request; returns (id, created). A known request_id creates nothing."""
+    if is_many(data):
+        job_id, created, _ = submit_many(spool, data)
+        return job_id, created
     request = normalise(data)
     job_id = request["request_id"] or ids.new_id()
-    if request["request_id"] and (spool.jobs.exists(job_id) or spool.incoming.has(job_id)):
+    if request["request_id"] and known(spool, job_id):
         return job_id, False
-    for dep in request["depends_on"]:
-        if dep == job_id:
-            raise BadRequest("a job cannot depend on itself")
-        if not (spool.jobs.exists(dep) or spool.incoming.has(dep)):
-            raise BadRequest(f"depends_on: no job {dep}")
-    if request["parent"] and not (spool.jobs.exists(request["parent"])
-                                  or spool.incoming.has(request["parent"])):
-        raise BadRequest(f"parent: no job {request['parent']}")
+    if job_id in request["depends_on"]:
+        raise BadRequest("a job cannot depend on itself")
+    check_links(spool, {job_id}, [request], chosen=bool(request["request_id"]))
     request["request_id"] = job_id
     created = spool.incoming.submit(job_id, json.dumps(request, sort_keys=True).encode())
     return job_id, created
+
+
+def submit_many(spool: Spool, data: dict) -> tuple[str, bool, dict[str, str]]:
+    """Store a graph or an array as ONE file, so it is all submitted or none of it.
+
+    Returns (group id, created, local name or index → job id).
+    """
+    chosen = data.get("request_id") is not None
+    gid = ids.check(data["request_id"], "request_id") if chosen else ids.new_id()
+    data = dict(data, request_id=gid)
+    members, names = expand(data, gid)
+    if chosen and known(spool, gid):
+        return gid, False, names
+    made = {m.id for m in members}
+    if chosen:
+        taken = next((j for j in made if known(spool, j)), None)
+        if taken:
+            raise BadRequest(f"job {taken} exists already: choose another request_id")
+    check_links(spool, made, [m.request for m in members], chosen)
+    body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    if len(body) > MAX_BODY:
+        raise TooLarge(f"request is over the limit of {MAX_BODY} bytes")
+    created = spool.incoming.submit(gid, body)
+    return gid, created, names
+
+
+def known(spool: Spool, job_id: str) -> bool:
+    """A job with this id exists, or waits in `incoming/` (alone or in a graph)."""
+    return spool.jobs.exists(job_id) or views.incoming_request(spool, job_id) is not None
+
+
+def check_links(spool: Spool, made: set[str], requests: list[dict], chosen: bool) -> None:
+    """400 unless every dependency and parent outside `made` exists, and no dependency
+    makes a cycle. A cycle needs an existing job that depends on a new one, which only an
+    id the client chose can be, so only then is the pending ancestry walked."""
+    outside = {d for r in requests for d in r["depends_on"]} - made
+    for dep in sorted(outside):
+        if not known(spool, dep):
+            raise BadRequest(f"depends_on: no job {dep}")
+    for parent in {r["parent"] for r in requests if r["parent"]} - made:
+        if not known(spool, parent):
+            raise BadRequest(f"parent: no job {parent}")
+    if chosen:
+        cycle = _reaches(spool, outside, made)
+        if cycle:
+            raise BadRequest(f"depends_on makes a cycle: {cycle} already waits on this request")
+
+
+def _reaches(spool: Spool, start: set[str], targets: set[str], limit: int = 100000) -> str | None:
+    """A job among `start` whose pending dependencies lead back to one of `targets`, or None.
+
+    Only pending jobs (waiting, held, incoming) can still depend on an id not yet made.
+    """
+    for first in sorted(start):
+        seen, stack = set(), [first]
+        while stack and len(seen) < limit:
+            job_id = stack.pop()
+            if job_id in targets:
+                return first
+            if job_id in seen:
+                continue
+            seen.add(job_id)
+            stack += _pending_deps(spool, job_id)
+    return None
+
+
+def _pending_deps(spool: Spool, job_id: str) -> list[str]:
+    if spool.jobs.exists(job_id):
+        if spool.jobs.get(job_id, "state") in ("waiting", "held"):
+            return spool.jobs.lines(job_id, "depends-on")
+        return []
+    found = views.incoming_request(spool, job_id)
+    deps = found[0].get("depends_on") if found else None
+    return [d for d in deps if ids.valid(d)] if isinstance(deps, list) else []

@@ -12,6 +12,7 @@ from ..spool import Spool
 from ..states import State
 from .follow import Follower
 from .intake import intake
+from . import lifecycle
 from .lifecycle import queue_seq
 from .nodeclient import NodeClients
 from .place import Placer
@@ -52,8 +53,10 @@ class Scheduler:
         return report
 
     def recover(self, now: float) -> None:
-        """Mend what a crash between two steps left: index entries that disagree with `state`."""
+        """Mend what a crash between two steps left: index entries that disagree with `state`,
+        and dependents not yet judged after their dependency stopped."""
         spool = self.spool
+        lifecycle.finish_releases(spool, now)
         for job_id in spool.index.running():
             state = spool.jobs.get(job_id, "state")
             if state == State.QUEUED.value:  # crashed between the rename and `starting`

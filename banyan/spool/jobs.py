@@ -23,8 +23,12 @@ class Jobs:
     def __init__(self, layout: Layout):
         self.layout = layout
 
-    def create(self, job_id: str, request: dict, state: State, now: float) -> bool:
-        """Make the whole record at once; False if the job already exists (a repeated intake)."""
+    def create(self, job_id: str, request: dict, state: State, now: float,
+               children: list[str] = ()) -> bool:
+        """Make the whole record at once; False if the job already exists (a repeated intake).
+
+        `children` are the jobs a graph or array made under this group, known before it exists.
+        """
         lay = self.layout
         final = lay.job_dir(job_id)
         if os.path.isdir(final):
@@ -43,6 +47,8 @@ class Jobs:
                 w("parent", request["parent"])
             if request.get("depends_on"):
                 w("depends-on", "\n".join(request["depends_on"]))
+            if children:
+                w("children", "\n".join(children))
             append_line(os.path.join(stage, "events"), f"{timefmt.iso(now)} submitted {state.value}")
             os.rename(stage, final)
         except OSError:
@@ -54,10 +60,22 @@ class Jobs:
         return True
 
     def add_dependent(self, job_id: str, dependent: str) -> None:
-        """Note in `dependents` that `dependent` waits on `job_id` (once, even if repeated)."""
-        have = self.get(job_id, "dependents")
-        if have is None or dependent not in have.split("\n"):
-            append_line(self.layout.job_file(job_id, "dependents"), dependent)
+        """Note in `dependents` that `dependent` waits on `job_id`.
+
+        One append, without reading the file first, so a job with 10,000 dependents costs
+        10,000 appends, not a quadratic re-read; a repeated intake may write a line twice,
+        and `lines` reads each id once.
+        """
+        append_line(self.layout.job_file(job_id, "dependents"), dependent)
+
+    def add_child(self, job_id: str, child: str) -> None:
+        """Note in `children` that `child` was submitted by `job_id` (its `parent`)."""
+        append_line(self.layout.job_file(job_id, "children"), child)
+
+    def lines(self, job_id: str, field: str) -> list[str]:
+        """The ids listed in `depends-on`, `dependents` or `children`, each once, in file order."""
+        text = self.get(job_id, field)
+        return list(dict.fromkeys(x for x in text.split("\n") if x)) if text else []
 
     def count_events(self, job_id: str, event: str) -> int:
         """How many times `event` is in the job's log (the attempt number derives from it)."""
@@ -70,6 +88,9 @@ class Jobs:
     def ids(self) -> list[str]:
         """Every job id, sorted (ids the system makes sort in submission order)."""
         return sorted(n for n in os.listdir(self.layout.jobs) if not n.startswith("."))
+
+    def has(self, job_id: str, field: str) -> bool:
+        return os.path.exists(self.layout.job_file(job_id, field))
 
     def get(self, job_id: str, field: str) -> str | None:
         return read_text(self.layout.job_file(job_id, field))
@@ -100,8 +121,7 @@ class Jobs:
             if rec[key] not in (None, ""):
                 rec[key] = int(rec[key])
         rec["result"] = rec["result"] or None
-        deps = self.get(job_id, "depends-on")
-        rec["depends-on"] = deps.split("\n") if deps else []
+        rec["depends-on"] = self.lines(job_id, "depends-on")
         req = self.request(job_id)
         rec["name"] = req.get("name", "")
         rec["request"] = req
