@@ -128,14 +128,14 @@ def _commands(value) -> list[dict]:
     return out
 
 
-def _environment(value) -> dict:
+def _environment(value, system: bool = False) -> dict:
     if not isinstance(value, dict):
         raise BadRequest("environment must be an object of strings")
     env = {}
     for key, val in value.items():
         if not ENV_KEY.match(key):
             raise BadRequest(f"environment name {key[:40]!r} is not a valid variable name")
-        if key.startswith("BANYAN_"):
+        if key.startswith("BANYAN_") and not system:
             raise BadRequest(f"environment name {key} is reserved (BANYAN_*)")
         env[key] = _text(val, f"environment {key}", 1 << 17)
     return env
@@ -169,8 +169,12 @@ def default_name(commands: list[dict]) -> str:
     return first["exec"][0].rsplit("/", 1)[-1][:256] if "exec" in first else "sh"
 
 
-def normalise(data: dict) -> dict:
-    """Check every field and fill in defaults; raise BadRequest on the first problem."""
+def normalise(data: dict, system: bool = False) -> dict:
+    """Check every field and fill in defaults; raise BadRequest on the first problem.
+
+    `system`: the request comes from the scheduler (to a processor), which may set
+    `BANYAN_*` variables such as an array task's BANYAN_ARRAY_INDEX; users may not.
+    """
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}")
@@ -187,7 +191,7 @@ def normalise(data: dict) -> dict:
     return {
         "name": _name(data["name"]) if "name" in data else default_name(commands),
         "commands": commands,
-        "environment": _environment(data.get("environment", {})),
+        "environment": _environment(data.get("environment", {}), system),
         "depends_on": [ids.check(d, "depends_on id") for d in deps],
         "priority": _number(data.get("priority", 0), "priority", -defaults.MAX_PRIORITY,
                             defaults.MAX_PRIORITY, integer=True),

@@ -38,7 +38,7 @@ class Runner:
         unknown = set(body) - set(JOB_FIELDS) - {"request_id", "attempt"}
         if unknown:
             raise BadRequest(f"unknown field {sorted(unknown)[0]}")
-        job = requests.normalise({k: body[k] for k in JOB_FIELDS if k in body})
+        job = requests.normalise({k: body[k] for k in JOB_FIELDS if k in body}, system=True)
         job = {k: job[k] for k in JOB_FIELDS}
         if self.jobs.create(job_id, job, attempt):
             self.launcher.launch(job_id)
