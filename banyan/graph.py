@@ -88,6 +88,10 @@ def _graph(data: dict, gid: str) -> tuple[list[Member], dict[str, str]]:
             members.append(Member(names[name], request))
     if len(members) >= MAX_GRAPH:
         raise BadRequest(f"a graph may make at most {MAX_GRAPH} jobs, arrays included")
+    if len({m.id for m in members}) < len(members):
+        seen: set[str] = set()
+        twice = next(m.id for m in members if m.id in seen or seen.add(m.id))
+        raise BadRequest(f"two jobs of the graph would both be {twice} (a name and an array task)")
     local = {d for r in requests.values() for d in r["depends_on"]}
     group = {"name": data.get("name", "graph"), "request_id": gid,
              "depends_on": [names[n] for n in order if names[n] not in local]}

@@ -61,6 +61,8 @@ def test_unknown_dependency_and_cycles_are_400_and_write_nothing(app, spool):
     graph = {"jobs": {"x": dict(JOB, depends_on=["z"]), "y": dict(JOB, depends_on=["x"]),
                       "z": dict(JOB, depends_on=["y"])}}
     assert "cycle among x, y, z" in post(app, graph, 400)["error"]
+    twice = {"jobs": {"s": dict(JOB, array="1-3"), "s.2": JOB}}
+    assert "both be" in post(app, twice, 400)["error"]
     assert spool.incoming.ids() == ["b"] and spool.jobs.ids() == [] and os.listdir(spool.layout.tmp) == []
 
 
