@@ -34,6 +34,10 @@ LIST_LIMIT_MAX = 100000
 PATH = "/usr/local/bin:/usr/bin:/bin"
 """PATH of a job whose request sets none: job environments start empty (pueue#297)."""
 
+HEARTBEAT = 10.0
+"""Seconds between a processor's re-registrations: a sixth of NODE_TIMEOUT, so a few lost
+heartbeats never mark a live node down."""
+
 MAX_ARRAY = 10000
 """Most indexes one array may have: Slurm's MaxArraySize defaults to 1001; files are cheap here,
 and a 10,000-job graph is the size the DAG bench runs."""

@@ -7,11 +7,9 @@ import bottle
 from .. import web
 from ..errors import NotFound
 from ..graph import is_many
-from ..scheduler.actions import Actions
-from ..scheduler.nodeclient import NodeClient, NodeError
 from ..spool import Spool, ids
 from ..states import State
-from . import submit, views
+from . import access, submit, views
 
 FOLLOW_POLL = 0.2
 """Seconds between reads of a followed log."""
@@ -21,16 +19,16 @@ FOLLOW_MAX = 24 * 3600.0
 
 
 def install(app: bottle.Bottle, spool: Spool) -> None:
-    actions = Actions(spool)
+    actions = LazyActions(spool)
 
     @app.post("/scheduler/jobs/new")
     def new_job():
         data = submit.read_request()
         answer = {}
         if is_many(data):
-            job_id, created, answer["jobs"] = submit.submit_many(spool, data)
+            job_id, created, answer["jobs"] = submit.submit_many(spool, data, access.submitter())
         else:
-            job_id, created = submit.submit(spool, data)
+            job_id, created = submit.submit(spool, data, access.submitter())
         bottle.response.status = 201 if created else 200
         if created:
             bottle.response.set_header("Location", f"/scheduler/jobs/{job_id}")
@@ -38,7 +36,7 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.get("/scheduler/jobs")
     def list_jobs():
-        items = views.listing(spool, bottle.request.query)
+        items = views.listing(spool, bottle.request.query, access.owner_filter())
         if web.wants_text():
             return web.text_lines(items, list(views.SUMMARY))
         return {"jobs": items}
@@ -92,6 +90,21 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
         return data
 
 
+class LazyActions:
+    """`scheduler.actions.Actions`, imported on first use: a status read through CGI
+    should not load the scheduler (and its lock and HTTP client) at all."""
+
+    def __init__(self, spool: Spool):
+        self.spool = spool
+        self._actions = None
+
+    def __getattr__(self, name: str):
+        if self._actions is None:
+            from ..scheduler.actions import Actions
+            self._actions = Actions(self.spool)
+        return getattr(self._actions, name)
+
+
 def _out(rec: dict):
     return web.text_record(rec) if web.wants_text() else rec
 
@@ -106,6 +119,7 @@ def _wait_intake(spool: Spool, job_id: str, timeout: float = 10.0) -> None:
 
 def _log_chunk(spool: Spool, job_id: str, offset: int) -> tuple[bytes, int]:
     """The log bytes after `offset`, fetched from the job's node (no shared disk is assumed)."""
+    from ..scheduler.nodeclient import NodeClient, NodeError
     ids.check(job_id)
     node = spool.jobs.get(job_id, "node") if spool.jobs.exists(job_id) else None
     if not node:

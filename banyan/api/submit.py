@@ -11,7 +11,7 @@ import bottle
 
 from .. import web
 from ..defaults import MAX_BODY
-from ..errors import BadRequest, TooLarge
+from ..errors import BadRequest, Forbidden, TooLarge
 from ..graph import expand, is_many
 from ..request import from_form, normalise, parse_json
 from ..spool import Spool, ids
@@ -40,33 +40,44 @@ def read_request() -> dict:
     return parse_json(data)
 
 
-def submit(spool: Spool, data: dict) -> tuple[str, bool]:
-    """Store one request; returns (id, created). A known request_id creates nothing."""
+def submit(spool: Spool, data: dict, owner: str | None = None) -> tuple[str, bool]:
+    """Store one request; returns (id, created). A known request_id creates nothing.
+
+    `owner` (the submitting token's name) travels in the incoming file beside the
+    request; intake moves it to the record's `owner` file.
+    """
     if is_many(data):
-        job_id, created, _ = submit_many(spool, data)
+        job_id, created, _ = submit_many(spool, data, owner)
         return job_id, created
     request = normalise(data)
     job_id = request["request_id"] or ids.new_id()
     if request["request_id"] and known(spool, job_id):
+        if owner is not None and views.owner(spool, job_id) != owner:
+            raise Forbidden(f"request_id {job_id} is a job of another token")
         return job_id, False
     if job_id in request["depends_on"]:
         raise BadRequest("a job cannot depend on itself")
     check_links(spool, {job_id}, [request], chosen=bool(request["request_id"]))
     request["request_id"] = job_id
+    if owner is not None:
+        request["owner"] = owner
     created = spool.incoming.submit(job_id, json.dumps(request, sort_keys=True).encode())
     return job_id, created
 
 
-def submit_many(spool: Spool, data: dict) -> tuple[str, bool, dict[str, str]]:
+def submit_many(spool: Spool, data: dict, owner: str | None = None) -> tuple[str, bool, dict[str, str]]:
     """Store a graph or an array as ONE file, so it is all submitted or none of it.
 
-    Returns (group id, created, local name or index → job id).
+    Returns (group id, created, local name or index → job id). `owner` as for `submit`:
+    every job the file makes gets it.
     """
     chosen = data.get("request_id") is not None
     gid = ids.check(data["request_id"], "request_id") if chosen else ids.new_id()
     data = dict(data, request_id=gid)
     members, names = expand(data, gid)
     if chosen and known(spool, gid):
+        if owner is not None and views.owner(spool, gid) != owner:
+            raise Forbidden(f"request_id {gid} is a job of another token")
         return gid, False, names
     made = {m.id for m in members}
     if chosen:
@@ -74,6 +85,8 @@ def submit_many(spool: Spool, data: dict) -> tuple[str, bool, dict[str, str]]:
         if taken:
             raise BadRequest(f"job {taken} exists already: choose another request_id")
     check_links(spool, made, [m.request for m in members], chosen)
+    if owner is not None:
+        data["owner"] = owner
     body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
     if len(body) > MAX_BODY:
         raise TooLarge(f"request is over the limit of {MAX_BODY} bytes")

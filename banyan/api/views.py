@@ -27,6 +27,7 @@ def incoming_request(spool: Spool, job_id: str) -> tuple[dict, float] | None:
         data = parse_json(spool.incoming.read(holder))
         if holder == job_id:
             return data, mtime
+        data.pop("owner", None)
         members, _ = expand(dict(data, request_id=holder), holder)
     except (OSError, BadRequest):
         return None
@@ -39,8 +40,9 @@ def incoming_record(spool: Spool, job_id: str) -> dict:
     if found is None:
         raise NotFound(f"no job {job_id}")
     request, mtime = found
+    who = request.pop("owner", None)
     rec = {k: None for k in STATUS}
-    rec.update({"id": job_id, "name": request.get("name", ""),
+    rec.update({"owner": who, "id": job_id, "name": request.get("name", ""),
                 "state": "incoming", "status": "unknown", "attempts": 0,
                 "created-at": timefmt.iso(mtime), "events": [], "depends-on": [],
                 "parent": request.get("parent"), "request": request})
@@ -81,8 +83,8 @@ def summary(spool: Spool, job_id: str) -> dict | None:
         return None
 
 
-def listing(spool: Spool, query) -> list[dict]:
-    """Jobs in id order, filtered by `state`, `node`, `name`; paged by `after` and `limit`."""
+def listing(spool: Spool, query, only_owner: str | None = None) -> list[dict]:
+    """Jobs in id order, filtered by `state`, `node`, `name` and owner; paged by `after` and `limit`."""
     after = query.get("after")
     if after is not None:
         ids.check(after, "after id")
@@ -100,8 +102,30 @@ def listing(spool: Spool, query) -> list[dict]:
             break
         if after is not None and job_id <= after:
             continue
+        if only_owner is not None and owner(spool, job_id) != only_owner:
+            continue
         item = summary(spool, job_id)
         if item is None or any(str(item.get(k)) != v for k, v in wanted.items()):
             continue
         out.append(item)
     return out
+
+
+def known(spool: Spool, job_id: str) -> bool:
+    """True if the job exists, as a record or still in `incoming/` (alone, or in the file of
+    a graph or array whose id its own starts with); an invalid id is not known."""
+    return ids.valid(job_id) and (spool.jobs.exists(job_id) or spool.incoming.holder(job_id) is not None)
+
+
+def owner(spool: Spool, job_id: str) -> str | None:
+    """The name of the token that submitted the job (for a job still in incoming/, that of
+    the file holding it); None if none was recorded or no such job."""
+    if spool.jobs.exists(job_id):
+        return spool.jobs.get(job_id, "owner")
+    holder = spool.incoming.holder(job_id)
+    try:
+        request = parse_json(spool.incoming.read(holder)) if holder else {}
+    except (OSError, BadRequest):
+        return None
+    value = request.get("owner")
+    return value if ids.valid(value) else None

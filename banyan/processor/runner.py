@@ -9,11 +9,13 @@ import os
 import signal
 import time
 
+from .. import crash
 from .. import request as requests
 from .. import timefmt
 from ..errors import BadRequest, Conflict, NotFound
 from ..spool import ids
 from ..spool.procjobs import ProcessorJobs
+from . import proctree
 from .launcher import Launcher
 
 ACTIVE = ("starting", "running", "suspended")
@@ -41,6 +43,7 @@ class Runner:
         job = requests.normalise({k: body[k] for k in JOB_FIELDS if k in body}, system=True)
         job = {k: job[k] for k in JOB_FIELDS}
         if self.jobs.create(job_id, job, attempt):
+            crash.point("processor.created")
             self.launcher.launch(job_id)
             return self.jobs.record(job_id)
         known = int(self.jobs.get(job_id, "attempt") or 0)
@@ -58,13 +61,14 @@ class Runner:
         """Stop what may still run of an older attempt before its files move aside."""
         if not self.jobs.supervised(job_id):
             return
-        for field in ("pid", "supervisor"):
-            pid = self.jobs.get(job_id, field)
-            if pid and pid.isdigit():
-                try:
-                    os.killpg(int(pid), signal.SIGKILL) if field == "pid" else os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        supervisor, pid = (_int(self.jobs.get(job_id, f)) for f in ("supervisor", "pid"))
+        if supervisor and pid and proctree.child_of(pid, supervisor):  # not a reused pid
+            proctree.send(pid, signal.SIGKILL)
+        if supervisor:
+            try:
+                os.kill(supervisor, signal.SIGKILL)  # the lock is held, so this pid is its holder
+            except ProcessLookupError:
+                pass
         deadline = time.monotonic() + CONTROL_WAIT
         while self.jobs.supervised(job_id):
             if time.monotonic() > deadline:
@@ -113,10 +117,10 @@ class Runner:
         if action == "continue" and state != "suspended":
             raise Conflict(f"job {job_id} is {state}, not suspended")
         self.jobs.put(job_id, "control", action)
-        supervisor = self.jobs.get(job_id, "supervisor")
-        if supervisor and supervisor.isdigit() and self.jobs.supervised(job_id):
+        supervisor = _int(self.jobs.get(job_id, "supervisor"))
+        if supervisor and self.jobs.supervised(job_id):  # the lock's holder wrote `supervisor`
             try:
-                os.kill(int(supervisor), signal.SIGUSR1)
+                os.kill(supervisor, signal.SIGUSR1)
             except ProcessLookupError:
                 pass
         if action != "kill":
@@ -145,3 +149,7 @@ class Runner:
 
     def running(self) -> int:
         return sum(1 for j in self.jobs.ids() if self.jobs.get(j, "state") in ACTIVE)
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None

@@ -7,10 +7,11 @@ the last job it makes. A crash anywhere leaves the file, and the next pass redoe
 same steps, each of which is idempotent, so a graph is never left half made.
 """
 
+from .. import crash
 from ..errors import BadRequest
 from ..graph import Member, expand, is_many
 from ..request import normalise, parse_json
-from ..spool import Spool
+from ..spool import Spool, ids
 from ..states import Result, State
 from . import lifecycle
 
@@ -27,7 +28,7 @@ def intake(spool: Spool, now: float) -> list[str]:
     while pending:
         file_id = pending.pop(0)
         try:
-            members = read(spool, file_id)
+            members, owner = read(spool, file_id)
         except (BadRequest, OSError) as err:
             spool.incoming.reject(file_id, str(err))
             waiting_in_batch.discard(file_id)
@@ -37,8 +38,9 @@ def intake(spool: Spool, now: float) -> list[str]:
             deferred += 1
             continue
         for member in members:
-            admit(spool, member, now)
+            admit(spool, member, now, owner)
             taken.append(member.id)
+        crash.point("intake.admitted")
         spool.incoming.done(file_id)
         waiting_in_batch.discard(file_id)
     return taken
@@ -55,21 +57,25 @@ def _waits_on_batch(spool: Spool, file_id: str, members: list[Member], batch: se
     return False
 
 
-def read(spool: Spool, file_id: str) -> list[Member]:
-    """The jobs the file `incoming/<file_id>.job` makes, each normalised, in creation order."""
+def read(spool: Spool, file_id: str) -> tuple[list[Member], str | None]:
+    """The jobs the file `incoming/<file_id>.job` makes, each normalised, in creation order;
+    and the name of the token that submitted them (the API writes it as `owner`)."""
     data = parse_json(spool.incoming.read(file_id))
+    owner = data.pop("owner", None)
+    if owner is not None:
+        ids.check(owner, "owner")
     if data.get("request_id") not in (None, file_id):
         raise BadRequest(f"request_id {data['request_id']} differs from the file name")
     data["request_id"] = file_id
     if is_many(data):
-        return expand(data, file_id)[0]
+        return expand(data, file_id)[0], owner
     request = normalise(data)
     if file_id in request["depends_on"]:
         raise BadRequest("a job cannot depend on itself")
-    return [Member(file_id, request)]
+    return [Member(file_id, request)], owner
 
 
-def admit(spool: Spool, member: Member, now: float) -> None:
+def admit(spool: Spool, member: Member, now: float, owner: str | None = None) -> None:
     """Create the record in the state its dependencies (and parent) allow, and index it."""
     job_id, request = member.id, member.request
     verdict, reason = lifecycle.deps_verdict(spool, request["depends_on"])
@@ -77,7 +83,8 @@ def admit(spool: Spool, member: Member, now: float) -> None:
     if parent and spool.jobs.exists(parent) and lifecycle.kill_requested(spool, parent):
         verdict, reason = State.STOPPED, f"parent {parent} was killed"
     initial = State.QUEUED if verdict == State.QUEUED else State.WAITING
-    spool.jobs.create(job_id, request, initial, now, member.children)
+    spool.jobs.create(job_id, request, initial, now, owner, member.children)
+    crash.point("intake.created")
     if parent and spool.jobs.exists(parent):
         spool.jobs.add_child(parent, job_id)
     state = spool.jobs.state(job_id)

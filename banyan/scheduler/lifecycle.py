@@ -12,7 +12,7 @@ each stop costs in proportion to the dependents of the job that stopped, never t
 
 import time
 
-from .. import timefmt
+from .. import crash, timefmt
 from ..errors import NotFound
 from ..spool import Spool
 from ..spool.queue import entry_name
@@ -63,7 +63,9 @@ def _record_stop(spool: Spool, job_id: str, result: Result, detail: str, now: fl
     jobs.put(job_id, "result", result.value)
     jobs.put(job_id, "status", status_of(result).value)
     jobs.put(job_id, "finished-at", timefmt.iso(now))
+    crash.point("stop.recorded")
     old = jobs.transition(job_id, State.STOPPED, result.value, detail, now)
+    crash.point("stop.committed")
     if old in (State.STARTING, State.RUNNING, State.SUSPENDED):
         spool.index.remove_running(job_id)
     elif old == State.QUEUED:

@@ -64,7 +64,7 @@ class Scheduler:
                 spool.index.enqueue(job_id, req["priority"], queue_seq(spool, job_id))
                 spool.index.remove_running(job_id)
             elif state not in ("starting", "running", "suspended"):
-                spool.index.remove_running(job_id)
+                spool.index.remove_running(job_id)  # its dependents: `finish_releases` above
         if now - self._recovered_at < RECOVER_EVERY:
             return
         self._recovered_at = now

@@ -11,12 +11,12 @@ import shutil
 from .. import timefmt
 from ..errors import Conflict, NotFound
 from ..states import ALLOWED, State
-from . import events
+from . import events, ids
 from .atomic import append_line, read_text, tmp_name, write_text
 from .paths import Layout
 
 FIELDS = ("state", "status", "result", "exit-status", "node", "attempts", "created-at",
-          "started-at", "finished-at", "parent", "progress")
+          "started-at", "finished-at", "parent", "progress", "owner")
 
 
 class Jobs:
@@ -24,9 +24,10 @@ class Jobs:
         self.layout = layout
 
     def create(self, job_id: str, request: dict, state: State, now: float,
-               children: list[str] = ()) -> bool:
+               owner: str | None = None, children: list[str] = ()) -> bool:
         """Make the whole record at once; False if the job already exists (a repeated intake).
 
+        `owner` is the name of the token that submitted it (SPEC §6), kept beside the request.
         `children` are the jobs a graph or array made under this group, known before it exists.
         """
         lay = self.layout
@@ -45,6 +46,8 @@ class Jobs:
             w("created-at", timefmt.iso(now))
             if request.get("parent"):
                 w("parent", request["parent"])
+            if owner:
+                w("owner", ids.check(owner, "owner"))
             if request.get("depends_on"):
                 w("depends-on", "\n".join(request["depends_on"]))
             if children:
