@@ -89,7 +89,21 @@ JOB_REQUEST = obj({
     "arguments": {"type": "array", "items": dict(TEXT, maxLength=1 << 17),
                   "description": "follow a bundle's run.sh (only with a bundle)"},
     "separate_stderr": {"type": "boolean", "description": "stderr to its own artifact"},
+    "array": {"type": "string", "nullable": True, "example": "1-100%10",
+              "description": f"Slurm's job-array syntax (`1-100%10`, `1,3,5-7`, `0-15:4`; at most "
+                             f"{defaults.MAX_ARRAY} tasks): one job per index, BANYAN_ARRAY_INDEX set, "
+                             "and the array's own id a group job that waits for them all"},
 }, closed=True, description="SPEC §4; every field is optional. An empty object is a group job.")
+JOB_GRAPH = obj({
+    "jobs": {"type": "object", "minProperties": 1, "additionalProperties": ref("JobRequest"),
+             "propertyNames": {"pattern": ID_RE.pattern},
+             "description": "name → job request (without request_id or parent); depends_on may name "
+                            "other jobs of the graph. Job ids are `<request_id>.<name>`."},
+    "name": JOB_REQUEST["properties"]["name"],
+    "parent": JOB_REQUEST["properties"]["parent"],
+    "request_id": JOB_REQUEST["properties"]["request_id"],
+}, ("jobs",), True, description=f"A whole graph in one request (at most {defaults.MAX_GRAPH} jobs): "
+                                "all of it is submitted or none; its id is a group job over it.")
 
 FORM_FIELDS = {
     "command": {"type": "array", "items": {"type": "string"},
@@ -101,6 +115,7 @@ FORM_FIELDS = {
     "notify": {"type": "string", "maxLength": 2048},
     "arguments": {"type": "string", "description": "split like sh; follow the bundle's run.sh"},
     "separate_stderr": {"type": "string", "description": "`1`, `true`, `yes` or `on` for yes"},
+    "array": {"type": "string", "description": "Slurm's job-array syntax, `1-100%10`"},
 }
 JOB_FORM = obj(FORM_FIELDS, closed=True)
 BINARY = {"type": "string", "format": "binary"}
@@ -174,16 +189,22 @@ STATS = obj({
                        "p95": {"type": "number", "nullable": True},
                        "samples": {"type": "integer"}}),
 }, ("by_state", "by_node", "jobs_per_second", "queue_wait"))
-DAG_JOB = obj({"id": ID, "state": {"type": "string", "nullable": True},
-               "status": {"type": "string", "nullable": True}}, ("id", "state", "status"))
-DAG = obj({"id": ID, **{k: {"type": "array", "items": ref("DagJob")}
-                        for k in ("parents", "children", "dependencies", "dependents")}},
+DAG_JOB_PROPS = {"id": ID, "state": {"type": "string", "nullable": True, "description": "null: no such job"},
+                 "status": {"type": "string", "nullable": True}, "name": {"type": "string"},
+                 "parent": {"type": "string", "nullable": True},
+                 "depends_on": {"type": "array", "items": {"type": "string"}}}
+DAG_JOB = obj(DAG_JOB_PROPS, ("id", "state", "status"))
+DAG = obj({**DAG_JOB_PROPS, "truncated": {"type": "boolean", "description": "a walk was cut at its limit"},
+           **{k: {"type": "array", "items": ref("DagJob"), "description": "nearest first"}
+              for k in ("parents", "children", "dependencies", "dependents")}},
           ("id", "parents", "children", "dependencies", "dependents"))
 
 SCHEMAS = {
     "Error": obj({"error": {"type": "string"}}, ("error",), True),
-    "JobRequest": JOB_REQUEST, "JobForm": JOB_FORM, "JobMultipart": JOB_MULTIPART,
-    "Submitted": obj({"request_id": ID}, ("request_id",)),
+    "JobRequest": JOB_REQUEST, "JobGraph": JOB_GRAPH, "JobForm": JOB_FORM, "JobMultipart": JOB_MULTIPART,
+    "Submitted": obj({"request_id": ID, "jobs": {
+        "type": "object", "additionalProperties": ID,
+        "description": "for a graph or an array: each name or index → the id of its job"}}, ("request_id",)),
     "JobSummary": obj(SUMMARY_PROPS, tuple(SUMMARY_PROPS)),
     "JobList": obj({"jobs": {"type": "array", "items": ref("JobSummary")}}, ("jobs",)),
     "JobStatus": obj(STATUS_PROPS, tuple(STATUS_PROPS)),
@@ -258,7 +279,7 @@ SUBMITTED = {
 OPERATIONS: dict[tuple[str, str], dict] = {
     ("POST", "/scheduler/jobs/new"): op(
         "Submit a job", SUBMITTED, (409, 413, 507), body={"required": True, "content": {
-            "application/json": {"schema": ref("JobRequest")},
+            "application/json": {"schema": {"oneOf": [ref("JobRequest"), ref("JobGraph")]}},
             "application/x-www-form-urlencoded": {"schema": ref("JobForm")},
             "multipart/form-data": {"schema": ref("JobMultipart")}}},
         description="JSON (SPEC §4), a form (`command=echo \"a b\"`), or multipart with `bundle` and "
@@ -306,7 +327,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         (404,), [JOB_ID, path_param("name", {"type": "string", "enum": ["bundle", "input"]})]),
     ("GET", "/scheduler/jobs/{job_id}/dag"): op(
         "The job's parents, children, dependencies and dependents, now", {200: json_answer("Dag", "the walk")},
-        (404,), [JOB_ID]),
+        (404,), [JOB_ID, query("depth", {"type": "integer", "minimum": 0, "maximum": 999999},
+                               "stop this many steps out")]),
     ("GET", "/scheduler/nodes"): op(
         "List nodes", {200: json_or_text("NodeList", "every registered node")}, params=[FORMAT],
         tags=("nodes",)),

@@ -1,4 +1,5 @@
-"""`banyan dag ID [--dot]`: a job's parents, children, dependencies and dependents."""
+"""`banyan dag ID [--dot]`: a job's direct parent, children, dependencies and dependents
+(`?depth=1`; the whole walk, drawn with every edge, is `banyan.dag_dot.to_dot`)."""
 
 import sys
 
@@ -17,7 +18,7 @@ def add(sub, common) -> None:
 
 
 def dag(args) -> int:
-    data = Client(args.url, args.token).json("GET", f"/scheduler/jobs/{quote(args.id)}/dag")
+    data = Client(args.url, args.token).json("GET", f"/scheduler/jobs/{quote(args.id)}/dag?depth=1")
     if args.json:
         text = show.to_json(data) + "\n"
     elif args.dot:

@@ -40,7 +40,7 @@ class Runner:
         unknown = set(body) - set(JOB_FIELDS) - {"request_id", "attempt", "files"}
         if unknown:
             raise BadRequest(f"unknown field {sorted(unknown)[0]}")
-        job = requests.normalise({k: body[k] for k in JOB_FIELDS if k in body})
+        job = requests.normalise({k: body[k] for k in JOB_FIELDS if k in body}, system=True)
         job = {k: job[k] for k in JOB_FIELDS}
         if "files" in body:
             job["files"] = attach.check_files(body["files"])

@@ -81,7 +81,8 @@ class Follower:
         detail = f"exit-status {exit_status}" if exit_status is not None else ""
         if rec.get("signal"):
             detail += f" signal {rec['signal']}"
-        self.spool.jobs.put(job_id, "usage", rec.get("usage") or "")
+        if rec.get("usage"):
+            self.spool.jobs.put(job_id, "usage", rec["usage"])
         if rec.get("signal"):
             self.spool.jobs.put(job_id, "signal", rec["signal"])
         self.end_attempt(job_id, result, detail.strip(), now, exit_status)
