@@ -102,6 +102,8 @@ def test_a_running_jobs_page_refreshes_and_shows_its_log_so_far(up, tmp_path):
     job_id = submit(up.url, {"commands": [{"shell": "echo started; sleep 30"}], "kill_grace": 1})
     wait_until(lambda: b"started" in (curl(f"{up.url}/scheduler/jobs/{job_id}/log").stdout or "").encode(),
                timeout=20, what="the job to start")
+    wait_until(lambda: "<th>usage</th><td>peak " in curl(f"{up.url}/ui/jobs/{job_id}").stdout,
+               timeout=20, what="its node to have measured it")
     dom = chromium(tmp_path, f"{up.url}/ui/jobs/{job_id}", "--dump-dom")
     assert '<meta http-equiv="refresh" content="5">' in dom
     assert '<pre id="log">started\n</pre>' in dom
