@@ -24,6 +24,10 @@ def add(sub, common) -> None:
     p.add_argument("--name", default="local", help="this node's name, used in its reports")
     p.add_argument("--scheduler", default=None,
                    help="API URL to report job ends to (default: --url)")
+    p.add_argument("--backend", choices=("local", "slurm"), default="local",
+                   help="run jobs on this machine (local) or as Slurm batch jobs (slurm)")
+    p.add_argument("--partition", default=None, help="slurm: the partition (default: the cluster's)")
+    p.add_argument("--account", default=None, help="slurm: the account to charge")
     p.set_defaults(func=processor)
 
 
@@ -47,5 +51,7 @@ def scheduler(args) -> int:
 def processor(args) -> int:
     from ..processor.main import run
     host, port = parse_listen(args.listen)
+    if args.backend != "slurm" and (args.partition or args.account):
+        raise SystemExit("banyan: --partition and --account go with --backend slurm")
     return run(args.state, host, port, name=args.name, scheduler_url=args.scheduler or args.url,
-               token=args.token)
+               token=args.token, backend=args.backend, partition=args.partition, account=args.account)
