@@ -31,6 +31,11 @@ class Cluster:
         """Ids of the jobs slurmctld knows that have not ended."""
         return self.run("squeue", "--noheader", "--format=%i").split()
 
+    def cancel_all(self) -> None:
+        jobs = self.jobs()
+        if jobs:
+            self.run("scancel", *jobs, check=False)
+
 
 def free_ports(n: int) -> list[int]:
     socks = [socket.socket() for _ in range(n)]
@@ -59,6 +64,5 @@ def slurm_cluster(tmp_path_factory):
     assert out.returncode == 0, f"slurm_cluster.sh start failed: {out.stderr}"
     cluster = Cluster(root)
     yield cluster
-    for job in cluster.jobs():
-        cluster.run("scancel", job, check=False)
+    cluster.cancel_all()
     subprocess.run(["bash", SCRIPT, "stop"], env=env, capture_output=True, timeout=60)

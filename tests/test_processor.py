@@ -83,11 +83,13 @@ class Processor:
 @pytest.fixture(params=["local", "slurm"])
 def node(request, tmp_path):
     """A processor of each backend: the contract tests run against both."""
-    env = request.getfixturevalue("slurm_cluster").env if request.param == "slurm" else {}
-    p = Processor(str(tmp_path / "state"), request.param, env)
+    cluster = request.getfixturevalue("slurm_cluster") if request.param == "slurm" else None
+    p = Processor(str(tmp_path / "state"), request.param, cluster.env if cluster else {})
     yield p
     if p.proc.poll() is None:
         p.kill_group()
+    if cluster:
+        cluster.cancel_all()  # the next test has the cluster's CPUs to itself
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ def snode(cluster, tmp_path):
     yield p
     if p.proc.poll() is None:
         p.kill_group()
+    cluster.cancel_all()
 
 
 def comment_jobs(cluster, comment: str) -> list[str]:
@@ -82,7 +83,7 @@ def test_job_data_reaches_slurm_and_the_commands_as_words_never_as_shell(cluster
     assert "JobName=-x %j $(touch pwned)" in show
     assert re.search(r"NumCPUs=2\b", show) and "TimeLimit=00:04:00" in show
     assert re.search(r"MinMemory\w*=100M", show)
-    wait_until(lambda: os.path.exists(out), what="the first command")
+    wait_until(lambda: os.path.exists(out), timeout=30, what="the first command")
     args, env = json.load(open(out))
     assert args == [out, *nasty] and env == nasty[0] + nasty[2]
     assert snode.stopped("q1")["result"] == "success"

@@ -158,8 +158,15 @@ class SlurmBackend(Backend):
             _quietly(slurmcli.signal, slurm_id, "TERM")
         else:  # pending: nothing runs; suspended: Slurm drops signals to it, but scancel resumes it
             self.jobs.put(job_id, "stopping", f"{reason} {timefmt.iso(now)}")
-            _quietly(slurmcli.cancel, slurm_id)
-            self.cancelled.add(job_id)
+            self._cancel(job_id, slurm_id)
+
+    def _cancel(self, job_id: str, slurm_id: str) -> None:
+        """scancel once; if Slurm did not take it (slurmctld down), the next poll tries again."""
+        try:
+            slurmcli.cancel(slurm_id)
+        except SlurmError:
+            return
+        self.cancelled.add(job_id)
 
     def _stopping(self, job_id: str) -> tuple[str, float] | None:
         text = self.jobs.get(job_id, "stopping")
@@ -256,8 +263,7 @@ class SlurmBackend(Backend):
                 self.jobs.log_line(job_id, "timeout reached; killing the job")
                 self._kill(job_id, slurm_id, "timeout", ours)
         elif now >= stopping[1] and job_id not in self.cancelled:
-            _quietly(slurmcli.cancel, slurm_id)
-            self.cancelled.add(job_id)
+            self._cancel(job_id, slurm_id)
         return False
 
     def _end(self, job_id: str, result: str, slurm_id: str | None = None,
