@@ -33,3 +33,7 @@ LIST_LIMIT_MAX = 100000
 
 PATH = "/usr/local/bin:/usr/bin:/bin"
 """PATH of a job whose request sets none: job environments start empty (pueue#297)."""
+
+HEARTBEAT = 10.0
+"""Seconds between a processor's re-registrations: a sixth of NODE_TIMEOUT, so a few lost
+heartbeats never mark a live node down."""

@@ -1,9 +1,9 @@
 """`banyan up`: the all-in-one system: API, scheduler daemon and one local processor.
 
 Three child processes, so they use both cores and each can be killed and restarted
-alone (jobs live in their supervisors, not in any of these). `up` registers this
-machine as node `local`, restarts a child that dies, and stops all three on SIGTERM
-or Ctrl-C. Children get SIGTERM if `up` itself is killed (PR_SET_PDEATHSIG).
+alone (jobs live in their supervisors, not in any of these). The processor registers
+this machine as node `local` (all its cores and memory) and heartbeats; `up` restarts
+a child that dies, and stops all three on SIGTERM or Ctrl-C. Children get SIGTERM if `up` itself is killed (PR_SET_PDEATHSIG).
 """
 
 import ctypes
@@ -15,13 +15,14 @@ import sys
 import time
 import urllib.request
 
-import psutil
-
 from . import defaults
+from .auth import refuse_to_listen
 from .spool import Spool
 
 PR_SET_PDEATHSIG = 1
 RESTART_DELAY = 0.5
+UP_NODE_TOKEN = "up-local"
+"""Name of the node token `up` makes at each start when tokens exist (the old one stops working)."""
 
 
 def _die_with_parent() -> None:
@@ -64,12 +65,13 @@ def run(state_dir: str, host: str = "127.0.0.1", port: int = 8080,
         print(f"banyan: cannot listen on {host}:{port}: address in use", file=sys.stderr)
         return 4
     spool = Spool(state_dir)
+    refusal = refuse_to_listen(spool.tokens, host, spool.root)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
     api_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     api_url = f"http://{api_host}:{port}"
     pport = free_port()
-    spool.nodes.register({"name": "local", "uri": f"http://127.0.0.1:{pport}",
-                          "cores": os.cpu_count() or 1, "memory": psutil.virtual_memory().total,
-                          "gpus": 0, "labels": []})
     base = [sys.executable, "-m", "banyan", "--state", spool.root]
     commands = {
         "processor": base + ["processor", "--listen", f"127.0.0.1:{pport}", "--name", "local",
@@ -87,6 +89,9 @@ def run(state_dir: str, host: str = "127.0.0.1", port: int = 8080,
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     env = dict(os.environ, BANYAN_URL=api_url)
+    if spool.tokens.any():  # the children talk to each other with a node token made afresh
+        node_token = spool.tokens.create(UP_NODE_TOKEN, "node", replace=True)
+        env.update(BANYAN_NODE_TOKEN=node_token, BANYAN_TOKEN=node_token)
     for name, cmd in commands.items():
         children[name] = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
     if wait_http(f"{api_url}/scheduler/nodes", 30):

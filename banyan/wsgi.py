@@ -1,14 +1,36 @@
-"""The production WSGI server behind `banyan serve`, `banyan up` and `banyan processor`."""
+"""The production WSGI server behind `banyan serve`, `banyan up` and `banyan processor`.
+
+cheroot (CherryPy's server): threaded, so a streaming log never blocks other requests;
+TLS built in; and the fastest of the candidates measured here on the real API
+(`bench/wsgi_servers.py`, figures in the README).
+"""
 
 import bottle
 
 
-def serve(app: bottle.Bottle, host: str, port: int, threads: int = 8) -> None:
-    """Serve `app` until interrupted (waitress: threaded, so a streaming log never blocks others)."""
-    import waitress
+def serve(app: bottle.Bottle, host: str, port: int, threads: int = 8,
+          certfile: str | None = None, keyfile: str | None = None) -> None:
+    """Serve `app` until interrupted; over TLS when given a certificate."""
+    from cheroot import wsgi
 
-    waitress.serve(app, host=host, port=port, threads=threads, ident="banyan",
-                   channel_timeout=120, clear_untrusted_proxy_headers=True, _quiet=True)
+    server = wsgi.Server((host, port), app, numthreads=threads, server_name="banyan", timeout=120)
+    if certfile:
+        server.ssl_adapter = _tls_adapter(certfile, keyfile or certfile)
+    server.safe_start()  # stops cleanly on Ctrl-C
+
+
+def _tls_adapter(certfile: str, keyfile: str):
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+    from .tls import server_context
+
+    try:  # fail here, with the reason, not at each request
+        context = server_context(certfile, keyfile)
+    except OSError as err:  # ssl.SSLError is an OSError
+        raise SystemExit(f"banyan: cannot use certificate {certfile} / key {keyfile}: {err}") from None
+    adapter = BuiltinSSLAdapter(certfile, keyfile)
+    adapter.context = context
+    return adapter
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -244,3 +244,13 @@ def test_a_vanished_supervisor_makes_the_attempt_lost(local_node):
     st = node.stopped("v1")
     assert (st["result"], st["status"]) == ("lost", "error")
     os.killpg(int(node.cat("v1", "pid")), signal.SIGKILL)
+
+
+def test_suspended_time_does_not_count_against_the_timeout(node):
+    node.new("st", timeout=2, kill_grace=0.2, commands=[{"exec": ["sleep", "1.2"]}])
+    wait_until(lambda: node.cat("st", "pid"), what="pid")
+    assert node.call("POST", "/processor/job/st/suspend")[1]["state"] == "suspended"
+    time.sleep(1.5)
+    node.call("POST", "/processor/job/st/continue")
+    st = node.stopped("st")
+    assert st["result"] == "success"  # 2.7 s of wall time, 1.2 s of running time

@@ -28,7 +28,7 @@ def call(app, method: str, path: str, body: bytes | str | dict | None = None,
     environ = {
         "REQUEST_METHOD": method, "PATH_INFO": urllib.parse.unquote(path), "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-        "SCRIPT_NAME": "", "CONTENT_LENGTH": str(len(body)), "wsgi.version": (1, 0),
+        "SCRIPT_NAME": "", "REMOTE_ADDR": "127.0.0.1", "CONTENT_LENGTH": str(len(body)), "wsgi.version": (1, 0),
         "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(),
         "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
     }

@@ -6,11 +6,9 @@ import bottle
 
 from .. import web
 from ..errors import NotFound
-from ..scheduler.actions import Actions
-from ..scheduler.nodeclient import NodeClient, NodeError
 from ..spool import Spool, ids
 from ..states import State
-from . import submit, views
+from . import access, submit, views
 
 FOLLOW_POLL = 0.2
 """Seconds between reads of a followed log."""
@@ -20,11 +18,11 @@ FOLLOW_MAX = 24 * 3600.0
 
 
 def install(app: bottle.Bottle, spool: Spool) -> None:
-    actions = Actions(spool)
+    actions = LazyActions(spool)
 
     @app.post("/scheduler/jobs/new")
     def new_job():
-        job_id, created = submit.submit(spool, submit.read_request())
+        job_id, created = submit.submit(spool, submit.read_request(), access.submitter())
         bottle.response.status = 201 if created else 200
         if created:
             bottle.response.set_header("Location", f"/scheduler/jobs/{job_id}")
@@ -32,7 +30,7 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.get("/scheduler/jobs")
     def list_jobs():
-        items = views.listing(spool, bottle.request.query)
+        items = views.listing(spool, bottle.request.query, access.owner_filter())
         if web.wants_text():
             return web.text_lines(items, list(views.SUMMARY))
         return {"jobs": items}
@@ -86,6 +84,21 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
         return data
 
 
+class LazyActions:
+    """`scheduler.actions.Actions`, imported on first use: a status read through CGI
+    should not load the scheduler (and its lock and HTTP client) at all."""
+
+    def __init__(self, spool: Spool):
+        self.spool = spool
+        self._actions = None
+
+    def __getattr__(self, name: str):
+        if self._actions is None:
+            from ..scheduler.actions import Actions
+            self._actions = Actions(self.spool)
+        return getattr(self._actions, name)
+
+
 def _out(rec: dict):
     return web.text_record(rec) if web.wants_text() else rec
 
@@ -100,6 +113,7 @@ def _wait_intake(spool: Spool, job_id: str, timeout: float = 10.0) -> None:
 
 def _log_chunk(spool: Spool, job_id: str, offset: int) -> tuple[bytes, int]:
     """The log bytes after `offset`, fetched from the job's node (no shared disk is assumed)."""
+    from ..scheduler.nodeclient import NodeClient, NodeError
     ids.check(job_id)
     node = spool.jobs.get(job_id, "node") if spool.jobs.exists(job_id) else None
     if not node:

@@ -8,8 +8,6 @@ import bottle
 from .. import web
 from ..errors import BadRequest
 from ..request import memory_bytes
-from ..scheduler.actions import Actions
-from ..scheduler.place import Placer
 from ..spool import Spool, ids
 
 NODE_FIELDS = {"name", "uri", "cores", "memory", "gpus", "labels"}
@@ -42,7 +40,8 @@ def parse_node(data: dict) -> dict:
 
 
 def install(app: bottle.Bottle, spool: Spool) -> None:
-    actions = Actions(spool)
+    from .jobs import LazyActions
+    actions = LazyActions(spool)
 
     def listing(nodes: list[dict]):
         if web.wants_text():
@@ -60,6 +59,7 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
             memory = memory_bytes(bottle.request.query.get("memory", "0"))
         except ValueError:
             raise BadRequest("cores must be a whole number") from None
+        from ..scheduler.place import Placer
         rooms = Placer(spool, actions.clients).rooms()
         need = {"cores": cores, "memory": memory, "gpus": 0}
         free = [r.name for r in rooms.values() if r.state == "up" and r.fits(need)]

@@ -5,8 +5,6 @@ import time
 import bottle
 
 from .. import timefmt
-from ..scheduler.nodeclient import NodeClients
-from ..scheduler.place import Placer
 from ..spool import Spool, events
 from ..states import Result
 
@@ -26,6 +24,8 @@ def compute(spool: Spool, now: float) -> dict:
     for job_id in spool.jobs.ids():
         state = spool.jobs.get(job_id, "state") or "unknown"
         by_state[state] = by_state.get(state, 0) + 1
+    from ..scheduler.nodeclient import NodeClients
+    from ..scheduler.place import Placer
     rooms = Placer(spool, NodeClients()).rooms()
     by_node = {}
     for node in spool.nodes.all():

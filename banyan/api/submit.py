@@ -10,9 +10,10 @@ import urllib.parse
 import bottle
 
 from .. import web
-from ..errors import BadRequest
+from ..errors import BadRequest, Forbidden
 from ..request import from_form, normalise, parse_json
 from ..spool import Spool, ids
+from . import views
 
 
 def read_request() -> dict:
@@ -33,11 +34,17 @@ def read_request() -> dict:
     return parse_json(data)
 
 
-def submit(spool: Spool, data: dict) -> tuple[str, bool]:
-    """Store one request; returns (id, created). A known request_id creates nothing."""
+def submit(spool: Spool, data: dict, owner: str | None = None) -> tuple[str, bool]:
+    """Store one request; returns (id, created). A known request_id creates nothing.
+
+    `owner` (the submitting token's name) travels in the incoming file beside the
+    request; intake moves it to the record's `owner` file.
+    """
     request = normalise(data)
     job_id = request["request_id"] or ids.new_id()
     if request["request_id"] and (spool.jobs.exists(job_id) or spool.incoming.has(job_id)):
+        if owner is not None and views.owner(spool, job_id) != owner:
+            raise Forbidden(f"request_id {job_id} is a job of another token")
         return job_id, False
     for dep in request["depends_on"]:
         if dep == job_id:
@@ -48,5 +55,7 @@ def submit(spool: Spool, data: dict) -> tuple[str, bool]:
                                   or spool.incoming.has(request["parent"])):
         raise BadRequest(f"parent: no job {request['parent']}")
     request["request_id"] = job_id
+    if owner is not None:
+        request["owner"] = owner
     created = spool.incoming.submit(job_id, json.dumps(request, sort_keys=True).encode())
     return job_id, created

@@ -23,8 +23,9 @@ def incoming_record(spool: Spool, job_id: str) -> dict:
         request = json.loads(spool.incoming.read(job_id))
     except (OSError, ValueError, BadRequest):
         raise NotFound(f"no job {job_id}") from None
+    who = request.pop("owner", None) if isinstance(request, dict) else None
     rec = {k: None for k in STATUS}
-    rec.update({"id": job_id, "name": request.get("name", "") if isinstance(request, dict) else "",
+    rec.update({"owner": who, "id": job_id, "name": request.get("name", "") if isinstance(request, dict) else "",
                 "state": "incoming", "status": "unknown", "attempts": 0,
                 "created-at": timefmt.iso(st.st_mtime), "events": [], "depends-on": [],
                 "parent": None, "request": request})
@@ -65,8 +66,8 @@ def summary(spool: Spool, job_id: str) -> dict | None:
         return None
 
 
-def listing(spool: Spool, query) -> list[dict]:
-    """Jobs in id order, filtered by `state`, `node`, `name`; paged by `after` and `limit`."""
+def listing(spool: Spool, query, only_owner: str | None = None) -> list[dict]:
+    """Jobs in id order, filtered by `state`, `node`, `name` and owner; paged by `after` and `limit`."""
     after = query.get("after")
     if after is not None:
         ids.check(after, "after id")
@@ -84,8 +85,27 @@ def listing(spool: Spool, query) -> list[dict]:
             break
         if after is not None and job_id <= after:
             continue
+        if only_owner is not None and owner(spool, job_id) != only_owner:
+            continue
         item = summary(spool, job_id)
         if item is None or any(str(item.get(k)) != v for k, v in wanted.items()):
             continue
         out.append(item)
     return out
+
+
+def known(spool: Spool, job_id: str) -> bool:
+    """True if the job exists, as a record or still in `incoming/` (an invalid id is not known)."""
+    return ids.valid(job_id) and (spool.jobs.exists(job_id) or spool.incoming.has(job_id))
+
+
+def owner(spool: Spool, job_id: str) -> str | None:
+    """The name of the token that submitted the job; None if none was recorded or no such job."""
+    if spool.jobs.exists(job_id):
+        return spool.jobs.get(job_id, "owner")
+    try:
+        request = json.loads(spool.incoming.read(job_id))
+    except (OSError, ValueError, BadRequest):
+        return None
+    value = request.get("owner") if isinstance(request, dict) else None
+    return value if ids.valid(value) else None

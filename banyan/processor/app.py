@@ -2,17 +2,26 @@
 
 import bottle
 
-from .. import defaults, web
-from ..errors import BadRequest, BanyanError
+from .. import auth, crash, defaults, web
+from ..auth import Identity
+from ..errors import BadRequest, BanyanError, Forbidden
 from ..spool import ids
+from ..spool.tokens import Tokens
 from .backends import Backend
 
 MAX_BATCH = 10000
 """Jobs in one `POST /processor/jobs/new`: a bound on one request's work."""
 
 
+def only_nodes(identity: Identity, method: str, rule: str, _args: dict) -> None:
+    """The processor answers the scheduler (node tokens) and admins, never users (SPEC §6)."""
+    if identity.role != "node":
+        raise Forbidden(f"a {identity.role} token may not call the processor API")
+
+
 def make_app(backend: Backend, node: str) -> bottle.Bottle:
     app = web.new_app()
+    auth.install(app, Tokens(backend.jobs.layout), only_nodes)
     web.guard_ids(app, "/processor/job/")
     jobs = backend.jobs
 
@@ -30,6 +39,7 @@ def make_app(backend: Backend, node: str) -> bottle.Bottle:
         for body in batch:
             try:
                 answers.append(backend.accept(body))
+                crash.point("processor.batch-accepted")
             except BanyanError as err:
                 job_id = body.get("request_id") if isinstance(body, dict) else None
                 answers.append({"id": job_id, "error": str(err), "code": err.status})

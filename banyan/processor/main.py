@@ -1,30 +1,49 @@
-"""`banyan processor`: recover, then serve the processor API with the chosen backend."""
+"""`banyan processor`: recover, register with the scheduler if asked, serve the processor API
+with the chosen backend."""
 
 import sys
 
+from ..auth import refuse_to_listen
 from ..spool import Spool
 from ..wsgi import serve
 from .app import make_app
 from .backends import Backend
+from .register import Registration
 
 
 def run(state_dir: str, host: str, port: int, *, name: str = "local",
-        scheduler_url: str | None = None, token: str | None = None, backend: str = "local",
+        scheduler_url: str | None = None, register: bool = False, advertise: str | None = None,
+        cores: int | None = None, memory: int | None = None, gpus: int | None = None,
+        labels: list[str] | None = None, token: str | None = None,
+        certfile: str | None = None, keyfile: str | None = None, backend: str = "local",
         partition: str | None = None, account: str | None = None) -> int:
+    """`scheduler_url` receives the reports of job ends; with `register`, also this node's
+    registration and heartbeat, advertising `advertise` (default: the listen address) and
+    the backend's capacity unless `cores`, `memory`, `gpus` say otherwise."""
     spool = Spool(state_dir)
-    banyan_url = scheduler_url
+    refusal = refuse_to_listen(spool.tokens, host, spool.root)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
     chosen: Backend
     if backend == "slurm":
         from .backends.slurm import SlurmBackend
-        chosen = SlurmBackend(spool.processor, name, scheduler_url, banyan_url, token,
+        chosen = SlurmBackend(spool.processor, name, scheduler_url, scheduler_url, token,
                               partition=partition, account=account)
     else:
         from .backends.local import LocalBackend
         from .launcher import Launcher
-        launcher = Launcher(spool.processor, name, scheduler_url, banyan_url, token)  # before any thread
+        launcher = Launcher(spool.processor, name, scheduler_url, scheduler_url, token)  # before any thread
         chosen = LocalBackend(spool.processor, launcher)
     launched = chosen.recover()
     if launched:
         print(f"banyan processor: launched {launched} attempts left unstarted", file=sys.stderr)
-    serve(make_app(chosen, name), host, port)
+    if register and scheduler_url:
+        capacity = chosen.health()
+        node = {"name": name, "uri": advertise or f"{'https' if certfile else 'http'}://{host}:{port}",
+                "cores": cores or capacity["cores"],
+                "memory": memory if memory is not None else capacity["memory"],
+                "gpus": gpus if gpus is not None else capacity["gpus"], "labels": labels or []}
+        Registration(scheduler_url, node, token).start()
+    serve(make_app(chosen, name), host, port, certfile=certfile, keyfile=keyfile)
     return 0

@@ -19,6 +19,14 @@ def members(pid: int) -> list[psutil.Process]:
         return []
 
 
+def child_of(pid: int, parent: int) -> bool:
+    """True if `pid` is a live child of `parent`: a pid file is trusted only then (pid reuse)."""
+    try:
+        return psutil.Process(pid).ppid() == parent
+    except psutil.Error:
+        return False
+
+
 def send(pid: int, signum: int) -> None:
     """`signum` to the group led by `pid` and to every descendant of `pid`."""
     found = members(pid)

@@ -8,6 +8,7 @@ import http.client
 import json
 import urllib.parse
 
+from .. import tls
 from ..spool.procjobs import ProcessorJobs
 
 TIMEOUT = 5.0
@@ -18,12 +19,11 @@ def send(jobs: ProcessorJobs, job_id: str, node: str, scheduler_url: str | None,
     if not scheduler_url:
         return False
     parts = urllib.parse.urlsplit(scheduler_url.rstrip("/"))
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     body = json.dumps({"jobs": [jobs.record(job_id)]}).encode()
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    conn = cls(parts.hostname, parts.port, timeout=TIMEOUT)
+    conn = tls.connection(parts.scheme, parts.hostname, parts.port, timeout=TIMEOUT)
     try:
         conn.request("POST", f"{parts.path}/scheduler/nodes/{node}/report", body, headers)
         return conn.getresponse().status < 300

@@ -32,7 +32,9 @@ class Supervisor:
         self.scheduler_url = scheduler_url
         self.banyan_url = banyan_url
         self.token = token
-        self.suspended = False
+        self.suspended = 0.0
+        """When the job was suspended (monotonic seconds), or 0 while it runs."""
+        self.deadline: float | None = None
         self.kill_reason: str | None = None
         self.peak_rss = 0
 
@@ -61,7 +63,7 @@ class Supervisor:
         return r
 
     def _environment(self, request: dict) -> dict:
-        env = {"PATH": defaults.PATH, "HOME": os.environ.get("HOME", "/")}
+        env = {"PATH": defaults.PATH, "HOME": os.environ.get("HOME", "/"), "LANG": "C.UTF-8"}
         env.update(request.get("environment") or {})
         env.update(BANYAN_JOB_ID=self.id, BANYAN_JOB_DIR=self.jobs.dir(self.id),
                    BANYAN_NODE=self.node)
@@ -71,7 +73,7 @@ class Supervisor:
 
     def _run_commands(self, request: dict) -> tuple[str, int | None, str | None]:
         timeout = request.get("timeout")
-        deadline = time.monotonic() + timeout if timeout else None
+        self.deadline = time.monotonic() + timeout if timeout else None
         env = self._environment(request)
         work = os.path.join(self.jobs.dir(self.id), "work")
         log = os.open(self.jobs.path(self.id, "log"), os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
@@ -89,7 +91,7 @@ class Supervisor:
                     self.jobs.log_line(self.id, f"cannot run {argv[0]!r}: {err.strerror}")
                     return "failure", 126 if isinstance(err, PermissionError) else 127, None
                 self.jobs.put(self.id, "pid", proc.pid)
-                code = self._wait(proc, deadline, grace)
+                code = self._wait(proc, grace)
                 if self.kill_reason:
                     return self.kill_reason, *_status(code)
                 if code != 0:
@@ -98,8 +100,9 @@ class Supervisor:
         finally:
             os.close(log)
 
-    def _wait(self, proc: subprocess.Popen, deadline: float | None, grace: float) -> int:
-        """Wait for the command, sampling usage, obeying `control`, killing at the deadline."""
+    def _wait(self, proc: subprocess.Popen, grace: float) -> int:
+        """Wait for the command, sampling usage, obeying `control`, killing at the deadline
+        (which moves on while the job is suspended: suspended time is not running time)."""
         pidfd = os.pidfd_open(proc.pid)
         hard_kill_at = None
         next_sample = 0.0
@@ -109,6 +112,7 @@ class Supervisor:
                 if now >= next_sample:
                     self._sample(proc.pid)
                     next_sample = now + SAMPLE_EVERY
+                deadline = None if self.suspended else self.deadline
                 if deadline and now >= deadline and not self.kill_reason:
                     self.kill_reason = "timeout"
                     self.jobs.log_line(self.id, "timeout reached; killing the job")
@@ -143,11 +147,13 @@ class Supervisor:
             self.kill_reason = "killed"
         elif pid and wanted == "suspend" and not self.suspended and not self.kill_reason:
             proctree.send(pid, signal.SIGSTOP)
-            self.suspended = True
+            self.suspended = time.monotonic()
             self.jobs.put(self.id, "state", "suspended")
         elif pid and wanted == "continue" and self.suspended:
             proctree.send(pid, signal.SIGCONT)
-            self.suspended = False
+            if self.deadline:
+                self.deadline += time.monotonic() - self.suspended
+            self.suspended = 0.0
             self.jobs.put(self.id, "state", "running")
 
     def _sample(self, pid: int) -> None:

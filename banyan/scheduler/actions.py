@@ -68,9 +68,8 @@ class Actions:
         return self.spool.jobs.record(job_id)
 
     def evict(self, node: str, now: float) -> None:
-        """Before a node is unregistered: kill its jobs there and retry or stop them (`lost`)."""
-        placer = Placer(self.spool, self.clients)
-        follower = Follower(self.spool, self.clients, placer, float("inf"), 0)
+        """Before a node is unregistered: kill its jobs there (SIGTERM, grace, SIGKILL) and
+        queue them again. Not the job's fault, so this does not use up an attempt's retry."""
         for job_id in self.spool.index.running():
             if self.spool.jobs.get(job_id, "node") != node:
                 continue
@@ -78,7 +77,7 @@ class Actions:
             if state in ON_NODE:
                 self._node_kill(job_id, state, now)
             if self.spool.index.is_running(job_id):
-                follower.end_attempt(job_id, Result.LOST, f"node {node} unregistered", now)
+                lifecycle.requeue(self.spool, job_id, "evicted", f"node {node} unregistered", now)
 
     def hold(self, job_id: str, now: float) -> dict:
         """Keep a pending job from being placed until it is released (HTCondor's hold)."""

@@ -6,11 +6,13 @@ report and the heartbeat that keeps a node `up`. A node silent for `node_timeout
 goes `down`, and its jobs are `lost` (then retried while attempts remain).
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from .. import timefmt
 from ..errors import NotFound
 from ..spool import Spool, events
 from ..spool import ids as job_ids
-from ..states import ON_NODE, Result, State
+from ..states import ON_NODE, Result, State, status_of
 from . import lifecycle
 from .nodeclient import NodeClients, NodeError
 from .place import Placer
@@ -27,6 +29,7 @@ class Follower:
         self.node_timeout = node_timeout
         self.tick = tick
         self._polled: dict[str, float] = {}
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="banyan-poll")
 
     def read_reports(self, now: float) -> list[str]:
         finished = []
@@ -99,28 +102,46 @@ class Follower:
             node = self.spool.jobs.get(job_id, "node")
             if node in by_node and self.spool.jobs.get(job_id, "state") in {s.value for s in ON_NODE}:
                 by_node[node].append(job_id)
-        finished = []
-        for node, ids in by_node.items():
-            if not force and now - self._polled.get(node, 0) < self.tick:
-                continue
+        due = [(node, ids) for node, ids in by_node.items()
+               if force or now - self._polled.get(node, 0) >= self.tick]
+        for node, _ in due:
             self._polled[node] = now
-            finished += self.poll_node(node, ids, now)
+        asked = self._pool.map(lambda item: self.ask(*item), due)  # a hung node delays no other
+        finished = []
+        for (node, ids), answer in zip(due, asked):
+            finished += self.settle(node, ids, answer, now)
         return finished
 
     def poll_node(self, node: str, ids: list[str], now: float) -> list[str]:
+        return self.settle(node, ids, self.ask(node, ids), now)
+
+    def ask(self, node: str, ids: list[str]) -> tuple[dict, list[dict] | NodeError] | None:
+        """The node's records of `ids` (or its health, when it has none): network only."""
         try:
             info = self.spool.nodes.get(node)
-            client = self.clients.get(info["uri"])
+        except NotFound:
+            return None
+        client = self.clients.get(info["uri"])
+        try:
             records = client.statuses(ids) if ids else []
             if not ids:
                 client.health()
-        except NotFound:
-            return []
         except NodeError as err:
-            return self._silent(node, info, ids, str(err), now)
+            return info, err
+        return info, records
+
+    def settle(self, node: str, ids: list[str], answer, now: float) -> list[str]:
+        """Apply what `ask` got: the records, or the node's silence."""
+        if answer is None:
+            return []
+        info, records = answer
+        if isinstance(records, NodeError):
+            return self._silent(node, info, ids, str(records), now)
+        client = self.clients.get(info["uri"])
         self.spool.nodes.seen(node, now)
         if info["state"] == "down":
             self.spool.nodes.set(node, "state", "up")
+            self.returned(node, client, now)
         finished = self.apply(node, records, now)
         known = {r.get("id") for r in records}
         for job_id in ids:
@@ -128,6 +149,51 @@ class Follower:
                 self.end_attempt(job_id, Result.LOST, f"node {node} has no record of it", now)
                 finished.append(job_id)
         return finished
+
+    def returned(self, node: str, client, now: float) -> None:
+        """A node that was `down` answers again. Its copy of a job counts only if it is the
+        attempt the scheduler placed last, there: a job marked `lost` and not retried is
+        adopted with its real outcome (back to `running` if it still runs). Any other copy
+        that still runs was retried elsewhere, or is unknown here: it is killed."""
+        try:
+            records = client.statuses(None)
+        except NodeError:
+            return
+        jobs = self.spool.jobs
+        for rec in records:
+            job_id = rec.get("id")
+            if not isinstance(job_id, str) or not job_ids.valid(job_id):
+                continue
+            ours = jobs.exists(job_id) and jobs.get(job_id, "node") == node and \
+                str(rec.get("attempt")) == jobs.get(job_id, "attempts")
+            if ours and jobs.get(job_id, "result") == Result.LOST.value:
+                if rec.get("state") == "stopped":
+                    self._adopt_outcome(job_id, rec, now)
+                else:
+                    jobs.put(job_id, "result", "")
+                    jobs.put(job_id, "status", "unknown")
+                    self.spool.index.add_running(job_id)
+                    jobs.transition(job_id, State.RUNNING, "adopted", f"still running on node {node}",
+                                    now, force=True)
+            elif not ours and rec.get("state") in ("starting", "running", "suspended"):
+                try:
+                    client.control(job_id, "kill")
+                except NodeError:
+                    continue
+                if jobs.exists(job_id):
+                    events.record(self.spool.layout, job_id, "stale-killed",
+                                  f"attempt {rec.get('attempt')} on node {node}", now)
+
+    def _adopt_outcome(self, job_id: str, rec: dict, now: float) -> None:
+        """The attempt marked `lost` had in fact ended: record how (its dependents were
+        already judged on `lost` and stay as they are)."""
+        result = rec.get("result") if rec.get("result") in RESULTS else Result.FAILURE.value
+        jobs = self.spool.jobs
+        if rec.get("exit-status") is not None:
+            jobs.put(job_id, "exit-status", rec["exit-status"])
+        jobs.put(job_id, "result", result)
+        jobs.put(job_id, "status", status_of(Result(result)).value)
+        events.record(self.spool.layout, job_id, "adopted", f"ended {result} while its node was down", now)
 
     def _silent(self, node: str, info: dict, ids: list[str], why: str, now: float) -> list[str]:
         last = timefmt.parse(info.get("last-seen")) or 0

@@ -5,9 +5,10 @@ and the queue entry, then the incoming file goes. A crash anywhere leaves the in
 file, and the next pass redoes the same steps, each of which is idempotent.
 """
 
+from .. import crash
 from ..errors import BadRequest
 from ..request import normalise, parse_json
-from ..spool import Spool
+from ..spool import Spool, ids
 from ..states import Result, State
 from . import lifecycle
 
@@ -24,7 +25,11 @@ def intake(spool: Spool, now: float) -> list[str]:
     while pending:
         job_id = pending.pop(0)
         try:
-            request = normalise(parse_json(spool.incoming.read(job_id)))
+            data = parse_json(spool.incoming.read(job_id))
+            owner = data.pop("owner", None)
+            if owner is not None:
+                ids.check(owner, "owner")
+            request = normalise(data)
             if request["request_id"] not in (None, job_id):
                 raise BadRequest(f"request_id {request['request_id']} differs from the file name")
             if job_id in request["depends_on"]:
@@ -38,18 +43,20 @@ def intake(spool: Spool, now: float) -> list[str]:
             deferred += 1
             continue
         request["request_id"] = job_id
-        admit(spool, job_id, request, now)
+        admit(spool, job_id, request, now, owner)
+        crash.point("intake.admitted")
         spool.incoming.done(job_id)
         waiting_in_batch.discard(job_id)
         taken.append(job_id)
     return taken
 
 
-def admit(spool: Spool, job_id: str, request: dict, now: float) -> None:
+def admit(spool: Spool, job_id: str, request: dict, now: float, owner: str | None = None) -> None:
     """Create the record in the state its dependencies allow, and index it."""
     verdict, reason = lifecycle.deps_verdict(spool, request["depends_on"])
     initial = State.QUEUED if verdict == State.QUEUED else State.WAITING
-    spool.jobs.create(job_id, request, initial, now)
+    spool.jobs.create(job_id, request, initial, now, owner)
+    crash.point("intake.created")
     state = spool.jobs.state(job_id)
     if state == State.WAITING:
         for dep in request["depends_on"]:

@@ -6,7 +6,7 @@ then remove the `running/` entry; recovery removes entries whose job has stopped
 
 import time
 
-from .. import timefmt
+from .. import crash, timefmt
 from ..errors import NotFound
 from ..spool import Spool
 from ..states import PENDING, Result, State, status_of
@@ -22,7 +22,9 @@ def stop(spool: Spool, job_id: str, result: Result, detail: str = "", now: float
     jobs.put(job_id, "result", result.value)
     jobs.put(job_id, "status", status_of(result).value)
     jobs.put(job_id, "finished-at", timefmt.iso(now))
+    crash.point("stop.recorded")
     jobs.transition(job_id, State.STOPPED, result.value, detail, now)
+    crash.point("stop.committed")
     spool.index.remove_running(job_id)
     spool.index.dequeue(job_id)
     release_dependents(spool, job_id, now)

@@ -1,14 +1,18 @@
 """HTTP client from the scheduler to a node's processor API (SPEC §5, processor routes).
 
 One keep-alive connection per node and thread; proxies from the environment are never
-used (a CGI environment may carry HTTP_PROXY, RELIABILITY §3.3).
+used (a CGI environment may carry HTTP_PROXY, RELIABILITY §3.3). Requests carry the
+`node` token from BANYAN_NODE_TOKEN unless one is given (SPEC §6); https nodes are
+checked against BANYAN_CA_FILE (banyan/tls.py).
 """
 
 import http.client
 import json
+import os
 import threading
 import urllib.parse
 
+from .. import tls
 from ..errors import Unavailable
 
 TIMEOUT = 5.0
@@ -26,15 +30,14 @@ class NodeClient:
             raise NodeError(f"bad node uri {uri!r}")
         self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
         self.base = parts.path
-        self.token = token
+        self.token = token if token is not None else os.environ.get("BANYAN_NODE_TOKEN")
         self.timeout = timeout
         self._local = threading.local()
 
     def _conn(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
-            conn = cls(self.host, self.port, timeout=self.timeout)
+            conn = tls.connection(self.scheme, self.host, self.port, self.timeout)
             self._local.conn = conn
         return conn
 
@@ -77,7 +80,10 @@ class NodeClient:
         """Send many jobs in one request; each answer is a record or `{"id", "error"}`."""
         return self.json("POST", "/processor/jobs/new", {"jobs": jobs})["jobs"]
 
-    def statuses(self, ids: list[str]) -> list[dict]:
+    def statuses(self, ids: list[str] | None) -> list[dict]:
+        """The records of `ids` on this node, or of all its jobs with None."""
+        if ids is None:
+            return self.json("GET", "/processor/jobs/status")["jobs"]
         query = urllib.parse.urlencode({"ids": ",".join(ids)})
         return self.json("GET", f"/processor/jobs/status?{query}")["jobs"]
 

@@ -12,7 +12,7 @@ from ..spool import Spool
 from ..states import State
 from .follow import Follower
 from .intake import intake
-from .lifecycle import queue_seq
+from .lifecycle import queue_seq, release_dependents
 from .nodeclient import NodeClients
 from .place import Placer
 
@@ -61,6 +61,8 @@ class Scheduler:
                 spool.index.enqueue(job_id, req["priority"], queue_seq(spool, job_id))
                 spool.index.remove_running(job_id)
             elif state not in ("starting", "running", "suspended"):
+                if state == State.STOPPED.value:  # crashed between `stopped` and the release
+                    release_dependents(spool, job_id, now)
                 spool.index.remove_running(job_id)
         if now - self._recovered_at < RECOVER_EVERY:
             return

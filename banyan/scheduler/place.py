@@ -8,7 +8,7 @@ the processor is idempotent on (request_id, attempt), so a resend never runs it 
 
 from dataclasses import dataclass, field
 
-from .. import timefmt
+from .. import crash, timefmt
 from ..errors import NotFound
 from ..spool import Spool, events
 from ..states import State
@@ -79,15 +79,16 @@ class Placer:
                 rooms[node].take(self.request(job_id)["resources"])
         return rooms
 
-    def choose(self, req: dict, rooms: dict[str, Room]) -> Room | None:
-        """The up node with the most free cores that matches the `node` name or label."""
+    def choose(self, req: dict, rooms: dict[str, Room], avoid: str | None = None) -> Room | None:
+        """The up node with the most free cores that matches the `node` name or label;
+        `avoid` (where the last attempt failed) only when no other node fits."""
         best = None
         for room in rooms.values():
             if room.state != "up" or not room.fits(req["resources"]):
                 continue
             if req["node"] and req["node"] != room.name and req["node"] not in room.labels:
                 continue
-            if best is None or room.cores > best.cores:
+            if best is None or (best.name == avoid, -best.cores) > (room.name == avoid, -room.cores):
                 best = room
         return best
 
@@ -100,13 +101,17 @@ class Placer:
                 if not any(r.state == "up" and r.cores > 0 for r in rooms.values()):
                     if self.request(job_id)["resources"]["cores"] > 0:
                         break
+                if self.spool.jobs.get(job_id, "state") != State.QUEUED.value:
+                    self.spool.index.dequeue(job_id)  # a crash left the entry of a job that moved on
+                    continue
                 req = self.request(job_id)
-                room = self.choose(req, rooms)
+                room = self.choose(req, rooms, self.spool.jobs.get(job_id, "node"))
                 if room is None:
                     self._note_unplaceable(job_id, req, rooms, now)
                     continue
                 room.take(req["resources"])
                 self._commit(name, job_id, room.name, now)
+                crash.point("place.committed")
                 batches.setdefault(room.name, []).append(job_id)
         self.resend_starting(batches)
         placed = []
@@ -143,6 +148,7 @@ class Placer:
                     self._send_failures_noted.add((job_id, node))
                     events.record(self.spool.layout, job_id, "send-failed", f"node {node}: {err}", now)
             return []
+        crash.point("place.sent")
         self.spool.nodes.seen(node, now)
         placed = []
         by_id = {a.get("id"): a for a in answers}

@@ -11,20 +11,24 @@ import shutil
 from .. import timefmt
 from ..errors import Conflict, NotFound
 from ..states import ALLOWED, State
-from . import events
+from . import events, ids
 from .atomic import append_line, read_text, tmp_name, write_text
 from .paths import Layout
 
 FIELDS = ("state", "status", "result", "exit-status", "node", "attempts", "created-at",
-          "started-at", "finished-at", "parent", "progress")
+          "started-at", "finished-at", "parent", "progress", "owner")
 
 
 class Jobs:
     def __init__(self, layout: Layout):
         self.layout = layout
 
-    def create(self, job_id: str, request: dict, state: State, now: float) -> bool:
-        """Make the whole record at once; False if the job already exists (a repeated intake)."""
+    def create(self, job_id: str, request: dict, state: State, now: float,
+               owner: str | None = None) -> bool:
+        """Make the whole record at once; False if the job already exists (a repeated intake).
+
+        `owner` is the name of the token that submitted it (SPEC §6), kept beside the request.
+        """
         lay = self.layout
         final = lay.job_dir(job_id)
         if os.path.isdir(final):
@@ -41,6 +45,8 @@ class Jobs:
             w("created-at", timefmt.iso(now))
             if request.get("parent"):
                 w("parent", request["parent"])
+            if owner:
+                w("owner", ids.check(owner, "owner"))
             if request.get("depends_on"):
                 w("depends-on", "\n".join(request["depends_on"]))
             append_line(os.path.join(stage, "events"), f"{timefmt.iso(now)} submitted {state.value}")

@@ -23,7 +23,12 @@ class Nodes:
         return os.path.isdir(self.layout.node_dir(name))
 
     def register(self, node: dict, now: float | None = None) -> None:
-        """Create or update a node; a new node folder appears whole (built in tmp/)."""
+        """Create or update a node; a new node folder appears whole (built in tmp/).
+
+        Registering again (a processor's heartbeat) updates what the node says of itself
+        and leaves `state` alone: a `draining` node stays draining, and only the
+        scheduler's own poll brings a `down` node back (it must reconcile its jobs first).
+        """
         lay = self.layout
         final = lay.node_dir(node["name"])
         values = {
@@ -32,6 +37,7 @@ class Nodes:
             "state": node.get("state", "up"), "last-seen": timefmt.iso(now),
         }
         if os.path.isdir(final):
+            del values["state"]
             for field, value in values.items():
                 write_text(lay.tmp, os.path.join(final, field), str(value))
             return

@@ -13,6 +13,7 @@ from .paths import Layout
 from .procjobs import ProcessorJobs
 from .queue import Index
 from .reports import Reports
+from .tokens import Tokens
 
 
 class Spool:
@@ -29,6 +30,7 @@ class Spool:
         self.incoming = Incoming(self.layout)
         self.processor = ProcessorJobs(self.layout)
         self.reports = Reports(self.layout)
+        self.tokens = Tokens(self.layout)
 
     def pass_lock(self, wait: float = 0):
         """A fresh lock object on scheduler/lock (a fresh fd, so threads exclude each other too)."""

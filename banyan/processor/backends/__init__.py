@@ -7,6 +7,7 @@ idempotency rule on (`request_id`, `attempt`) (SPEC §3), so the scheduler canno
 them apart.
 """
 
+from ... import crash
 from ... import request as requests
 from ...errors import BadRequest, Conflict, NotFound
 from ...spool import ids
@@ -28,6 +29,7 @@ class Backend:
         """Start `body` (a processor request) unless this attempt is known; its record."""
         job_id, attempt, job = parse(body)
         if self.jobs.create(job_id, job, attempt):
+            crash.point("processor.created")
             self.launch(job_id)
             return self.record(job_id)
         known = int(self.jobs.get(job_id, "attempt") or 0)

@@ -66,7 +66,7 @@ SLURM_VARIABLES = ("SLURM_JOB_ID", "SLURM_JOB_NODELIST", "SLURM_CPUS_ON_NODE")
 
 def script(job_id: str, attempt: int, request: dict, *, job_dir: str, tmp_dir: str,
            node: str, banyan_url: str | None, home: str) -> str:
-    env = {"PATH": defaults.PATH, "HOME": home}
+    env = {"PATH": defaults.PATH, "HOME": home, "LANG": "C.UTF-8"}
     env.update(request.get("environment") or {})
     env.update(BANYAN_JOB_ID=job_id, BANYAN_JOB_DIR=job_dir, BANYAN_NODE=node)
     if banyan_url:

@@ -15,6 +15,7 @@ import psutil
 from ... import timefmt
 from ...errors import Conflict, NotFound
 from ...spool.procjobs import ProcessorJobs
+from .. import proctree
 from ..launcher import Launcher
 from . import Backend, control_applies
 
@@ -38,13 +39,14 @@ class LocalBackend(Backend):
     def retire(self, job_id: str) -> None:
         if not self.jobs.supervised(job_id):
             return
-        for field in ("pid", "supervisor"):
-            pid = self.jobs.get(job_id, field)
-            if pid and pid.isdigit():
-                try:
-                    os.killpg(int(pid), signal.SIGKILL) if field == "pid" else os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        supervisor, pid = (_int(self.jobs.get(job_id, f)) for f in ("supervisor", "pid"))
+        if supervisor and pid and proctree.child_of(pid, supervisor):  # not a reused pid
+            proctree.send(pid, signal.SIGKILL)
+        if supervisor:
+            try:
+                os.kill(supervisor, signal.SIGKILL)  # the lock is held, so this pid is its holder
+            except ProcessLookupError:
+                pass
         deadline = time.monotonic() + CONTROL_WAIT
         while self.jobs.supervised(job_id):
             if time.monotonic() > deadline:
@@ -77,10 +79,10 @@ class LocalBackend(Backend):
         if not control_applies(self.record(job_id)["state"], action, job_id):
             return self.record(job_id)
         self.jobs.put(job_id, "control", action)
-        supervisor = self.jobs.get(job_id, "supervisor")
-        if supervisor and supervisor.isdigit() and self.jobs.supervised(job_id):
+        supervisor = _int(self.jobs.get(job_id, "supervisor"))
+        if supervisor and self.jobs.supervised(job_id):  # the lock's holder wrote `supervisor`
             try:
-                os.kill(int(supervisor), signal.SIGUSR1)
+                os.kill(supervisor, signal.SIGUSR1)
             except ProcessLookupError:
                 pass
         if action != "kill":
@@ -111,3 +113,7 @@ class LocalBackend(Backend):
         return {"backend": self.name, "cores": os.cpu_count() or 1,
                 "memory": psutil.virtual_memory().total, "gpus": 0,
                 "load": os.getloadavg()[0], "running": self.running()}
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None

@@ -134,15 +134,39 @@ class SlurmBackend(Backend):
                     slurmcli.suspend(slurm_id)
                 except SlurmError as err:
                     raise Conflict(f"Slurm did not suspend job {job_id}: {err}") from None
-                self.jobs.put(job_id, "state", "suspended")
+                self._set_suspended(job_id, True)
             else:
-                self.jobs.put(job_id, "state", "running")  # before the batch script may end
+                self._set_suspended(job_id, False)  # before the batch script may end
                 try:
                     slurmcli.resume(slurm_id)
                 except SlurmError as err:
-                    self.jobs.put(job_id, "state", "suspended")
+                    self._set_suspended(job_id, True)
                     raise Conflict(f"Slurm did not resume job {job_id}: {err}") from None
             return self.record(job_id)
+
+    def _set_suspended(self, job_id: str, suspended: bool) -> None:
+        """Write `state`, and keep the time spent suspended, which is not running time
+        (`suspended-at` while it lasts, then added to `suspended-for`, in seconds)."""
+        now = time.time()
+        if suspended:
+            self.jobs.put(job_id, "suspended-at", timefmt.iso(now))
+            self.jobs.put(job_id, "state", "suspended")
+            return
+        since = timefmt.parse(self.jobs.get(job_id, "suspended-at"))
+        if since:
+            before = float(self.jobs.get(job_id, "suspended-for") or 0)
+            self.jobs.put(job_id, "suspended-for", f"{before + now - since:.3f}")
+            os.unlink(self.jobs.path(job_id, "suspended-at"))
+        self.jobs.put(job_id, "state", "running")
+
+    def _running_time(self, job_id: str, now: float) -> float | None:
+        """Seconds the attempt has run, suspensions left out; None before it started."""
+        started = timefmt.parse(self.jobs.get(job_id, "started-at"))
+        if started is None:
+            return None
+        suspended = float(self.jobs.get(job_id, "suspended-for") or 0)
+        since = timefmt.parse(self.jobs.get(job_id, "suspended-at"))
+        return now - started - suspended - (now - since if since else 0)
 
     def _kill(self, job_id: str, slurm_id: str | None, reason: str, state: str) -> None:
         """Begin a kill: TERM to a running job's processes, scancel at once for the others."""
@@ -254,12 +278,12 @@ class SlurmBackend(Backend):
         self.seen[job_id] = f"{slurm_state} ({why})" if why and why != "None" else slurm_state
         ours, theirs = self.jobs.get(job_id, "state"), slurmstates.processor_state(slurm_state)
         if ours in ("running", "suspended") and theirs in ("running", "suspended") and ours != theirs:
-            self.jobs.put(job_id, "state", theirs)  # suspended or resumed outside Banyan
+            self._set_suspended(job_id, theirs == "suspended")  # by scontrol, outside Banyan
             ours = theirs
         if stopping is None:
             timeout = self.jobs.request(job_id).get("timeout")
-            started = timefmt.parse(self.jobs.get(job_id, "started-at"))
-            if timeout and started and ours != "starting" and now >= started + timeout:
+            ran = self._running_time(job_id, now)
+            if timeout and ran is not None and ours == "running" and ran >= timeout:
                 self.jobs.log_line(job_id, "timeout reached; killing the job")
                 self._kill(job_id, slurm_id, "timeout", ours)
         elif now >= stopping[1] and job_id not in self.cancelled:

@@ -1,0 +1,28 @@
+"""`banyan dag ID [--dot]`: a job's parents, children, dependencies and dependents."""
+
+import sys
+
+from . import show
+from .client import OK, Client, id_arg, quote
+
+
+def add(sub, common) -> None:
+    p = sub.add_parser("dag", parents=[common], help="a job's relatives; --dot for Graphviz",
+                       epilog="example: banyan dag 660ffdfd89b6041e3 --dot | dot -Tsvg > dag.svg")
+    p.add_argument("id", metavar="ID", type=id_arg())
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--dot", action="store_true", help="print a Graphviz digraph")
+    form.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    p.set_defaults(func=dag)
+
+
+def dag(args) -> int:
+    data = Client(args.url, args.token).json("GET", f"/scheduler/jobs/{quote(args.id)}/dag")
+    if args.json:
+        text = show.to_json(data) + "\n"
+    elif args.dot:
+        text = show.dag_dot(data)
+    else:
+        text = show.dag_text(data)
+    sys.stdout.write(text)
+    return OK
