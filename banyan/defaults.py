@@ -37,3 +37,22 @@ PATH = "/usr/local/bin:/usr/bin:/bin"
 HEARTBEAT = 10.0
 """Seconds between a processor's re-registrations: a sixth of NODE_TIMEOUT, so a few lost
 heartbeats never mark a live node down."""
+
+MAX_UNPACKED = 4 << 30
+"""Largest total size of the members of one bundle or input archive: a 256 MiB gzip can
+otherwise unpack to hundreds of GiB (a gzip bomb, RELIABILITY §3.2)."""
+
+MAX_MEMBERS = 100000
+"""Most members in one archive, and so most files one extraction may create."""
+
+NOTIFY_TRIES = 8
+"""Deliveries of one notification before giving up (SPEC §5)."""
+
+NOTIFY_FIRST_RETRY = 2.0
+"""Seconds before the second try; each later wait doubles (2, 4, ... 128 s: about 4 min in all)."""
+
+NOTIFY_TIMEOUT = 10.0
+"""Seconds one try may take to connect and to answer."""
+
+RETENTION = 7 * 86400.0
+"""Seconds a stopped job's folders (record, log, artifacts) stay before `banyan gc` removes them."""

@@ -9,7 +9,7 @@ import math
 import re
 import shlex
 
-from . import defaults
+from . import defaults, notifyurl
 from .errors import BadRequest
 from .spool import ids
 
@@ -17,8 +17,11 @@ ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)\s*$", re.IGNORECASE)
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
 FIELDS = {"name", "commands", "environment", "depends_on", "priority", "timeout",
-          "kill_grace", "max_attempts", "resources", "node", "notify", "parent", "request_id"}
-FORM_FIELDS = {"command", "name", "priority", "timeout", "node", "request_id", "parent"}
+          "kill_grace", "max_attempts", "resources", "node", "notify", "parent", "request_id",
+          "arguments", "separate_stderr"}
+FORM_FIELDS = {"command", "name", "priority", "timeout", "node", "request_id", "parent",
+               "notify", "arguments", "separate_stderr"}
+YES = ("1", "true", "yes", "on")
 
 
 def parse_json(body: bytes) -> dict:
@@ -64,9 +67,16 @@ def from_form(form: dict[str, list[str]]) -> dict:
         commands.append({"exec": argv})
     if commands:
         request["commands"] = commands
-    for key in ("name", "node", "request_id", "parent"):
+    for key in ("name", "node", "request_id", "parent", "notify"):
         if key in form:
             request[key] = form[key][-1]
+    if "arguments" in form:
+        try:
+            request["arguments"] = [a for line in form["arguments"] for a in shlex.split(line)]
+        except ValueError as err:
+            raise BadRequest(f"cannot split arguments: {err}") from None
+    if "separate_stderr" in form:
+        request["separate_stderr"] = form["separate_stderr"][-1].strip().lower() in YES
     for key in ("priority", "timeout"):
         if key in form:
             try:
@@ -180,7 +190,15 @@ def normalise(data: dict) -> dict:
         raise BadRequest("depends_on must be a list of job ids")
     timeout = data.get("timeout")
     notify = data.get("notify")
+    if notify is not None:
+        notifyurl.syntax(_text(notify, "notify", 2048))
     node = data.get("node")
+    arguments = data.get("arguments", [])
+    if not isinstance(arguments, list):
+        raise BadRequest("arguments must be a list of strings (they follow run.sh)")
+    separate = data.get("separate_stderr", False)
+    if not isinstance(separate, bool):
+        raise BadRequest("separate_stderr must be true or false")
     return {
         "name": _name(data["name"]) if "name" in data else default_name(commands),
         "commands": commands,
@@ -198,4 +216,6 @@ def normalise(data: dict) -> dict:
         "parent": None if data.get("parent") is None else ids.check(data["parent"], "parent id"),
         "request_id": (None if data.get("request_id") is None
                        else ids.check(data["request_id"], "request_id")),
+        "arguments": [_text(a, "arguments item", 1 << 17) for a in arguments],
+        "separate_stderr": separate,
     }

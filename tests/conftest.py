@@ -54,12 +54,12 @@ def banyan_cmd(*args: str) -> list[str]:
 class Up:
     """A running `banyan up`: its URL, state folder and process."""
 
-    def __init__(self, state: str, port: int, extra: tuple = ()):
+    def __init__(self, state: str, port: int, extra: tuple = (), env: dict | None = None):
         self.state = state
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.env = dict(os.environ, BANYAN_URL=self.url, BANYAN_STATE=state,
-                        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+                        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {}))
         self.log = open(os.path.join(os.path.dirname(state), "up.log"), "ab")
         self.proc = subprocess.Popen(
             banyan_cmd("--state", state, "up", "--listen", f"127.0.0.1:{port}", *extra),

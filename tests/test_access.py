@@ -6,12 +6,12 @@ import os
 import subprocess
 
 import pytest
+from conftest import ROOT, Up, banyan_cmd, curl, free_port, split_code, wait_until
+from wsgi_client import call
 
 from banyan.api import make_app
 from banyan.scheduler.passes import Scheduler
 from banyan.spool import Spool
-from conftest import ROOT, Up, banyan_cmd, curl, free_port, split_code, wait_until
-from wsgi_client import call
 
 JOB = {"commands": [{"exec": ["true"]}]}
 

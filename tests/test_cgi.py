@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-
-from banyan.spool import Spool
 from conftest import ROOT, banyan_cmd, curl, need, split_code
 from frontends import CGI, Busybox, Nginx
+
+from banyan.spool import Spool
 
 
 def run_pass(state: str) -> None:

@@ -13,7 +13,6 @@ import time
 
 import psutil
 import pytest
-
 from conftest import ROOT, curl, free_port, need, split_code, wait_until
 
 TRIALS = int(os.environ.get("BANYAN_CRASH_TRIALS", "50"))

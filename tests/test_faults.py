@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, STRICT, Up, curl, free_port, need, split_code, wait_until
 
 

@@ -6,9 +6,9 @@ import os
 import subprocess
 
 import pytest
+from conftest import ROOT, banyan_cmd, curl, free_port, need, split_code, wait_until
 
 from banyan.scheduler.nodeclient import NodeClient, NodeError
-from conftest import ROOT, banyan_cmd, curl, free_port, need, split_code, wait_until
 
 
 def openssl(*args: str, cwd: str) -> None:

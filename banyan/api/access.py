@@ -13,7 +13,9 @@ from . import views
 USER_ROUTES_PREFIXES = ("/scheduler/jobs", "/jobs")
 READ_ONLY = {"/scheduler/nodes", "/scheduler/nodes/available", "/scheduler/nodes/<name>",
              "/scheduler/stats"}
-NODE_ROUTES = {("POST", "/scheduler/nodes/<name>/report"), ("POST", "/scheduler/nodes")}
+NODE_ROUTES = {("POST", "/scheduler/nodes/<name>/report"), ("POST", "/scheduler/nodes"),
+               ("GET", "/scheduler/jobs/<job_id>/files/<name>")}
+"""A node token reports ends, registers its node, and fetches the archives of its jobs."""
 
 
 def policy(spool: Spool):

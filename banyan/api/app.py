@@ -2,17 +2,19 @@
 
 import bottle
 
+from .. import auth
 from ..spool import Spool
 from ..web import guard_ids, new_app
-from .. import auth
-from . import access, jobs, nodes, stats
+from . import access, artifacts, jobs, modaclouds, nodes, stats
 
 
 def make_app(spool: Spool) -> bottle.Bottle:
     app = new_app()
     auth.install(app, spool.tokens, access.policy(spool))
     jobs.install(app, spool)
+    artifacts.install(app, spool)
     nodes.install(app, spool)
     stats.install(app, spool)
-    guard_ids(app, "/scheduler/jobs/", "/scheduler/nodes/")
+    modaclouds.install(app, spool)
+    guard_ids(app, "/scheduler/jobs/", "/scheduler/nodes/", "/jobs/")
     return app

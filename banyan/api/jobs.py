@@ -22,7 +22,7 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.post("/scheduler/jobs/new")
     def new_job():
-        job_id, created = submit.submit(spool, submit.read_request(), access.submitter())
+        job_id, created = submit.receive(spool, access.submitter())
         bottle.response.status = 201 if created else 200
         if created:
             bottle.response.set_header("Location", f"/scheduler/jobs/{job_id}")
@@ -54,14 +54,14 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
     def job_kill(job_id):
         views.record(spool, job_id)
         if not spool.jobs.exists(job_id):  # still in incoming/: let the pass take it first
-            _wait_intake(spool, job_id)
+            wait_intake(spool, job_id)
         return _out(actions.kill(job_id, time.time()))
 
     @app.post("/scheduler/jobs/<job_id>/<action:re:hold|release|suspend|continue>")
     def job_control(job_id, action):
         views.record(spool, job_id)
         if not spool.jobs.exists(job_id):
-            _wait_intake(spool, job_id)
+            wait_intake(spool, job_id)
         now = time.time()
         if action in ("hold", "release"):
             return _out(getattr(actions, action)(job_id, now))
@@ -103,7 +103,7 @@ def _out(rec: dict):
     return web.text_record(rec) if web.wants_text() else rec
 
 
-def _wait_intake(spool: Spool, job_id: str, timeout: float = 10.0) -> None:
+def wait_intake(spool: Spool, job_id: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not spool.jobs.exists(job_id):
         if time.monotonic() > deadline:

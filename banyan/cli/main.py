@@ -9,10 +9,10 @@ import os
 import sys
 
 from ..errors import BanyanError
-from . import dag, jobs, nodes, servers, tokens
+from . import dag, gc, jobs, nodes, servers, tokens
 from .client import USAGE, CliError
 
-MODULES = (servers, jobs, dag, nodes, tokens)
+MODULES = (servers, jobs, dag, nodes, tokens, gc)
 
 EPILOG = """examples:
   banyan up                                   scheduler + local node + API on 127.0.0.1:8080

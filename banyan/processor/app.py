@@ -7,6 +7,7 @@ from ..auth import Identity
 from ..errors import BadRequest, BanyanError, Forbidden
 from ..spool import ids
 from ..spool.tokens import Tokens
+from . import artifacts
 from .backends import Backend
 
 MAX_BATCH = 10000
@@ -83,6 +84,13 @@ def make_app(backend: Backend, node: str) -> bottle.Bottle:
         bottle.response.content_type = "application/octet-stream"
         bottle.response.set_header("X-Banyan-Offset", str(end))
         return data
+
+    @app.get("/processor/job/<job_id>/artifacts/<name>")
+    def artifact(job_id, name):
+        f, size, ctype = artifacts.open_artifact(jobs, job_id, name)
+        bottle.response.content_type = ctype
+        bottle.response.content_length = size
+        return artifacts.chunks(f)
 
     @app.post("/processor/job/<job_id>/<action:re:kill|suspend|continue>")
     def control(job_id, action):

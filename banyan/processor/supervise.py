@@ -17,7 +17,7 @@ import time
 
 from .. import defaults, timefmt
 from ..spool.procjobs import ProcessorJobs
-from . import proctree, report
+from . import attach, proctree, report
 
 SAMPLE_EVERY = 1.0
 """Seconds between usage samples of a running tree."""
@@ -75,8 +75,17 @@ class Supervisor:
         timeout = request.get("timeout")
         self.deadline = time.monotonic() + timeout if timeout else None
         env = self._environment(request)
+        try:
+            env.update(attach.prepare(self.jobs, self.id, request, self.scheduler_url, self.token))
+        except attach.Failed as why:
+            self.jobs.log_line(self.id, str(why))
+            return "failure", None, None
         work = os.path.join(self.jobs.dir(self.id), "work")
         log = os.open(self.jobs.path(self.id, "log"), os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        errors = log
+        if request.get("separate_stderr"):
+            errors = os.open(self.jobs.path(self.id, "stderr"),
+                          os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         grace = request.get("kill_grace", defaults.KILL_GRACE)
         try:
             for command in request.get("commands") or []:
@@ -86,7 +95,7 @@ class Supervisor:
                 argv = command["exec"] if "exec" in command else ["/bin/sh", "-c", command["shell"]]
                 try:
                     proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=log, start_new_session=True)
+                                            stdout=log, stderr=errors, start_new_session=True)
                 except OSError as err:
                     self.jobs.log_line(self.id, f"cannot run {argv[0]!r}: {err.strerror}")
                     return "failure", 126 if isinstance(err, PermissionError) else 127, None
@@ -99,6 +108,8 @@ class Supervisor:
             return "success", 0, None
         finally:
             os.close(log)
+            if errors != log:
+                os.close(errors)
 
     def _wait(self, proc: subprocess.Popen, grace: float) -> int:
         """Wait for the command, sampling usage, obeying `control`, killing at the deadline

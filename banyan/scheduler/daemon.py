@@ -3,6 +3,7 @@
 The watchdog handler only sets an event (huey: signal handlers set flags, the loop
 does the work); every pass re-lists its folders, so a lost file event costs at most
 one tick. Each pass holds the pass lock, so cron passes and API actions never overlap it.
+Notifications are delivered by a thread of their own (notify.py), never by a pass.
 """
 
 import signal
@@ -15,6 +16,7 @@ from watchdog.observers import Observer
 from .. import defaults
 from ..spool import Spool
 from ..spool.lock import try_hold
+from .notify import Notifier
 from .passes import Scheduler
 
 
@@ -43,6 +45,7 @@ def run(state_dir: str, once: bool = False, node_timeout: float = defaults.NODE_
             scheduler.run_pass()
         finally:
             lock.release()
+        Notifier(spool).run_due()  # after the pass, with the lock released
         return 0
     return loop(spool, scheduler, tick)
 
@@ -60,6 +63,8 @@ def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
     for folder in (spool.layout.incoming, spool.layout.reports):
         observer.schedule(_Wake(wake), folder, recursive=False)
     observer.start()
+    notifier = threading.Thread(target=Notifier(spool).run, args=(stop,), name="notifier", daemon=True)
+    notifier.start()
     lock = spool.pass_lock(wait=-1)
     try:
         while not stop.is_set():
@@ -70,4 +75,5 @@ def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
     finally:
         observer.stop()
         observer.join(timeout=5)
+        notifier.join(timeout=5)
     return 0

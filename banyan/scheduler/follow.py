@@ -82,6 +82,8 @@ class Follower:
         if rec.get("signal"):
             detail += f" signal {rec['signal']}"
         self.spool.jobs.put(job_id, "usage", rec.get("usage") or "")
+        if rec.get("signal"):
+            self.spool.jobs.put(job_id, "signal", rec["signal"])
         self.end_attempt(job_id, result, detail.strip(), now, exit_status)
 
     def end_attempt(self, job_id: str, result: Result, detail: str, now: float,

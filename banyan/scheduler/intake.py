@@ -43,7 +43,7 @@ def intake(spool: Spool, now: float) -> list[str]:
             deferred += 1
             continue
         request["request_id"] = job_id
-        admit(spool, job_id, request, now, owner)
+        admit(spool, job_id, request, now, owner, spool.incoming.files(job_id))
         crash.point("intake.admitted")
         spool.incoming.done(job_id)
         waiting_in_batch.discard(job_id)
@@ -51,11 +51,13 @@ def intake(spool: Spool, now: float) -> list[str]:
     return taken
 
 
-def admit(spool: Spool, job_id: str, request: dict, now: float, owner: str | None = None) -> None:
-    """Create the record in the state its dependencies allow, and index it."""
+def admit(spool: Spool, job_id: str, request: dict, now: float, owner: str | None = None,
+          files: str | None = None) -> None:
+    """Create the record (with its owner and the archives in `files`) in the state its
+    dependencies allow, and index it."""
     verdict, reason = lifecycle.deps_verdict(spool, request["depends_on"])
     initial = State.QUEUED if verdict == State.QUEUED else State.WAITING
-    spool.jobs.create(job_id, request, initial, now, owner)
+    spool.jobs.create(job_id, request, initial, now, owner, files)
     crash.point("intake.created")
     state = spool.jobs.state(job_id)
     if state == State.WAITING:

@@ -1,7 +1,8 @@
 """The ends of a job's life: stop it with a result, retry it, cancel it and its dependents.
 
-Crash order for a stop: write the result files, then `state` stopped (the commit),
-then remove the `running/` entry; recovery removes entries whose job has stopped.
+Crash order for a stop: write the result files and the `notify/` entry, then `state`
+stopped (the commit), then remove the `running/` entry; recovery removes entries whose
+job has stopped.
 """
 
 import time
@@ -22,6 +23,8 @@ def stop(spool: Spool, job_id: str, result: Result, detail: str = "", now: float
     jobs.put(job_id, "result", result.value)
     jobs.put(job_id, "status", status_of(result).value)
     jobs.put(job_id, "finished-at", timefmt.iso(now))
+    if jobs.request(job_id).get("notify") and jobs.get(job_id, "state") != State.STOPPED.value:
+        spool.notices.add(job_id)  # delivered off the pass, by scheduler/notify.py
     crash.point("stop.recorded")
     jobs.transition(job_id, State.STOPPED, result.value, detail, now)
     crash.point("stop.committed")

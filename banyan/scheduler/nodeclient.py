@@ -66,6 +66,29 @@ class NodeClient:
                     raise NodeError(f"node {self.uri} did not answer: {err}") from None
         raise AssertionError("unreachable")
 
+    def stream(self, path: str, chunk: int = 1 << 16):
+        """GET `path` on a connection of its own, for bodies too big to hold in memory.
+
+        Returns (status, headers, chunks); `chunks` yields the body and closes the connection.
+        """
+        conn = tls.connection(self.scheme, self.host, self.port, self.timeout)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            conn.request("GET", self.base + path, headers=headers)
+            resp = conn.getresponse()
+        except (OSError, http.client.HTTPException) as err:
+            conn.close()
+            raise NodeError(f"node {self.uri} did not answer: {err}") from None
+
+        def chunks():
+            try:
+                while data := resp.read(chunk):
+                    yield data
+            finally:
+                conn.close()
+
+        return resp.status, dict(resp.getheaders()), chunks()
+
     def json(self, method: str, path: str, body: dict | None = None) -> dict:
         status, payload, _ = self.request(method, path, body)
         try:

@@ -68,6 +68,7 @@ class Scheduler:
             return
         self._recovered_at = now
         spool.clean_tmp(now=now)
+        spool.incoming.clean_orphans(now)
         for _, job_id in spool.index.queued():
             if spool.jobs.get(job_id, "state") != State.QUEUED.value:
                 spool.index.dequeue(job_id)

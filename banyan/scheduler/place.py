@@ -15,7 +15,8 @@ from ..states import State
 from . import lifecycle
 from .nodeclient import NodeClients, NodeError
 
-PROCESSOR_FIELDS = ("name", "commands", "environment", "timeout", "kill_grace", "resources")
+PROCESSOR_FIELDS = ("name", "commands", "environment", "timeout", "kill_grace", "resources",
+                    "separate_stderr")
 
 
 @dataclass
@@ -175,6 +176,9 @@ class Placer:
         body = {k: req[k] for k in PROCESSOR_FIELDS}
         body["request_id"] = job_id
         body["attempt"] = int(self.spool.jobs.get(job_id, "attempts") or 1)
+        files = self.spool.jobs.attachments(job_id)
+        if files:  # the node fetches them from GET /scheduler/jobs/<id>/files/<name>
+            body["files"] = files
         return body
 
     def _note_unplaceable(self, job_id: str, req: dict, rooms: dict, now: float) -> None:

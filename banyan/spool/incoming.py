@@ -6,7 +6,9 @@ every file as hostile, as Postfix's pickup treats maildrop: it checks the name,
 """
 
 import os
+import shutil
 import stat
+import time
 
 from ..defaults import MAX_BODY
 from ..errors import BadRequest
@@ -14,16 +16,30 @@ from . import ids
 from .atomic import FULL, fsync_dir, no_space, read_text, tmp_name, write_text
 from .paths import Layout
 
+ORPHAN_AGE = 600.0
+"""Seconds after which a submission's `.files` folder with no `.job` beside it is a crash's leftover."""
+
 
 class Incoming:
     def __init__(self, layout: Layout):
         self.layout = layout
 
-    def submit(self, job_id: str, data: bytes) -> bool:
-        """Put a request in durably (fsync file and folder); False if the id is already there."""
+    def stage(self) -> str:
+        """A new empty folder in tmp/ for a submission's files; `submit` moves it into place."""
+        path = tmp_name(self.layout.tmp, "upload") + ".d"
+        os.mkdir(path)
+        return path
+
+    def submit(self, job_id: str, data: bytes, files: str | None = None) -> bool:
+        """Put a request in durably (fsync file and folder); False if the id is already there.
+
+        `files` (a folder from `stage`) becomes `<id>.files/` first, so intake, which
+        starts from the `.job`, always finds a request's bundle and input beside it.
+        """
         lay = self.layout
         final = lay.incoming_file(job_id)
         tmp = tmp_name(lay.tmp, final)
+        placed = None
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             try:
@@ -33,10 +49,20 @@ class Incoming:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if files is not None:
+                _fsync_tree(files)
+                try:
+                    os.rename(files, lay.incoming_files(job_id))
+                except OSError as err:
+                    if err.errno in FULL:
+                        raise
+                    return False  # a submission with this id is here already, or on its way
+                placed = lay.incoming_files(job_id)
             try:
                 os.link(tmp, final)
             except FileExistsError:
                 return False
+            placed = None
             fsync_dir(lay.incoming)
         except OSError as err:
             if err.errno in FULL:
@@ -47,6 +73,8 @@ class Incoming:
                 os.unlink(tmp)
             except OSError:
                 pass
+            if placed:
+                shutil.rmtree(placed, ignore_errors=True)
         return True
 
     def has(self, job_id: str) -> bool:
@@ -78,11 +106,38 @@ class Incoming:
             raise BadRequest(f"request is over the limit of {MAX_BODY} bytes")
         return data
 
+    def files(self, job_id: str) -> str | None:
+        """The folder of the request's bundle and input, if it came with any."""
+        path = self.layout.incoming_files(job_id)
+        return path if os.path.isdir(path) and not os.path.islink(path) else None
+
     def done(self, job_id: str) -> None:
         try:
             os.unlink(self.layout.incoming_file(job_id))
         except FileNotFoundError:
             pass
+        self._drop_files(job_id)
+
+    def _drop_files(self, job_id: str) -> None:
+        if ids.valid(job_id) and self.files(job_id):
+            shutil.rmtree(self.layout.incoming_files(job_id), ignore_errors=True)
+
+    def clean_orphans(self, now: float | None = None) -> int:
+        """Remove `.files` folders whose `.job` never came (a crash between the two renames)."""
+        now = time.time() if now is None else now
+        removed = 0
+        for name in os.listdir(self.layout.incoming):
+            job_id = name[:-6]
+            if not name.endswith(".files") or not ids.valid(job_id) or self.has(job_id):
+                continue
+            try:
+                if now - os.lstat(self.layout.incoming_files(job_id)).st_mtime < ORPHAN_AGE:
+                    continue
+            except FileNotFoundError:
+                continue
+            self._drop_files(job_id)
+            removed += 1
+        return removed
 
     def reject(self, name: str, reason: str) -> None:
         """Move a bad file to rejected/<id>.job with rejected/<id>.reason beside it.
@@ -98,6 +153,32 @@ class Incoming:
             os.rename(src, self.layout.rejected_file(safe, ".job"))
         except FileNotFoundError:
             pass
+        self._drop_files(name)
+
+    def rejected_ids(self) -> list[str]:
+        return sorted(n[:-7] for n in os.listdir(self.layout.rejected)
+                      if n.endswith(".reason") and ids.valid(n[:-7]))
+
+    def rejected_mtime(self, job_id: str) -> float:
+        return os.lstat(self.layout.rejected_file(job_id, ".reason")).st_mtime
+
+    def remove_rejected(self, job_id: str) -> None:
+        for ext in (".job", ".reason"):
+            try:
+                os.unlink(self.layout.rejected_file(job_id, ext))
+            except FileNotFoundError:
+                pass
 
     def rejected_reason(self, job_id: str) -> str | None:
         return read_text(self.layout.rejected_file(job_id, ".reason"))
+
+
+def _fsync_tree(folder: str) -> None:
+    """fsync a staged folder's files and the folder itself, before it is renamed into place."""
+    for name in os.listdir(folder):
+        fd = os.open(os.path.join(folder, name), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    fsync_dir(folder)

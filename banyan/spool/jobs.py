@@ -13,7 +13,7 @@ from ..errors import Conflict, NotFound
 from ..states import ALLOWED, State
 from . import events, ids
 from .atomic import append_line, read_text, tmp_name, write_text
-from .paths import Layout
+from .paths import ATTACHMENTS, Layout
 
 FIELDS = ("state", "status", "result", "exit-status", "node", "attempts", "created-at",
           "started-at", "finished-at", "parent", "progress", "owner")
@@ -24,10 +24,12 @@ class Jobs:
         self.layout = layout
 
     def create(self, job_id: str, request: dict, state: State, now: float,
-               owner: str | None = None) -> bool:
+               owner: str | None = None, files: str | None = None) -> bool:
         """Make the whole record at once; False if the job already exists (a repeated intake).
 
         `owner` is the name of the token that submitted it (SPEC §6), kept beside the request.
+        The archives in `files` are hard-linked in, so until intake removes the incoming
+        copy a crash anywhere leaves them where the next try looks for them.
         """
         lay = self.layout
         final = lay.job_dir(job_id)
@@ -50,6 +52,9 @@ class Jobs:
             if request.get("depends_on"):
                 w("depends-on", "\n".join(request["depends_on"]))
             append_line(os.path.join(stage, "events"), f"{timefmt.iso(now)} submitted {state.value}")
+            for name in ATTACHMENTS.values():
+                if files and os.path.isfile(os.path.join(files, name)):
+                    os.link(os.path.join(files, name), os.path.join(stage, name))
             os.rename(stage, final)
         except OSError:
             shutil.rmtree(stage, ignore_errors=True)
@@ -69,6 +74,22 @@ class Jobs:
         """How many times `event` is in the job's log (the attempt number derives from it)."""
         return sum(1 for line in events.read(self.layout, job_id)
                    if line.split(" ", 2)[1:2] == [event])
+
+    def attachments(self, job_id: str) -> dict[str, int]:
+        """The job's archives: field name (`bundle`, `input`) → size in bytes."""
+        out = {}
+        for field, name in ATTACHMENTS.items():
+            try:
+                out[field] = os.stat(self.layout.job_file(job_id, name)).st_size
+            except FileNotFoundError:
+                continue
+        return out
+
+    def remove(self, job_id: str) -> None:
+        """Delete the record: renamed into tmp/ first, so a reader sees the whole job or none."""
+        gone = tmp_name(self.layout.tmp, self.layout.job_dir(job_id)) + ".gc"
+        os.rename(self.layout.job_dir(job_id), gone)
+        shutil.rmtree(gone, ignore_errors=True)
 
     def exists(self, job_id: str) -> bool:
         return os.path.isdir(self.layout.job_dir(job_id))

@@ -6,9 +6,12 @@ from . import ids
 
 FOLDERS = (
     "incoming", "rejected", "tmp", "scheduler", "scheduler/jobs", "scheduler/queue",
-    "scheduler/running", "scheduler/nodes", "scheduler/reports", "processor",
+    "scheduler/running", "scheduler/nodes", "scheduler/reports", "scheduler/notify", "processor",
     "processor/job", "auth", "auth/tokens",
 )
+
+ATTACHMENTS = {"bundle": "bundle.tar.gz", "input": "input.tar.gz"}
+"""A job's archives, by field name → file name, in a job's folder (scheduler and node alike)."""
 
 
 class Layout:
@@ -27,6 +30,7 @@ class Layout:
         self.running = j("scheduler", "running")
         self.nodes = j("scheduler", "nodes")
         self.reports = j("scheduler", "reports")
+        self.notify = j("scheduler", "notify")
         self.events = j("scheduler", "events")
         self.processor_jobs = j("processor", "job")
         self.tokens = j("auth", "tokens")
@@ -48,6 +52,13 @@ class Layout:
 
     def incoming_file(self, job_id: str) -> str:
         return os.path.join(self.incoming, ids.check(job_id) + ".job")
+
+    def incoming_files(self, job_id: str) -> str:
+        """The folder of a submission's bundle and input, beside its `.job` until intake."""
+        return os.path.join(self.incoming, ids.check(job_id) + ".files")
+
+    def notify_entry(self, job_id: str) -> str:
+        return os.path.join(self.notify, ids.check(job_id))
 
     def rejected_file(self, job_id: str, ext: str) -> str:
         return os.path.join(self.rejected, ids.check(job_id) + ext)

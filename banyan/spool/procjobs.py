@@ -86,6 +86,12 @@ class ProcessorJobs:
             raise
         return stage
 
+    def remove(self, job_id: str) -> None:
+        """Delete the job's folder (all attempts, artifacts included): renamed into tmp/, then removed."""
+        gone = tmp_name(self.layout.tmp, self.dir(job_id)) + ".gc"
+        os.rename(self.dir(job_id), gone)
+        shutil.rmtree(gone, ignore_errors=True)
+
     def get(self, job_id: str, field: str) -> str | None:
         return read_text(self.path(job_id, field))
 

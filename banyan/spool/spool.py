@@ -9,6 +9,7 @@ from .incoming import Incoming
 from .jobs import Jobs
 from .lock import pass_lock
 from .nodes import Nodes
+from .notices import Notices
 from .paths import Layout
 from .procjobs import ProcessorJobs
 from .queue import Index
@@ -31,6 +32,7 @@ class Spool:
         self.processor = ProcessorJobs(self.layout)
         self.reports = Reports(self.layout)
         self.tokens = Tokens(self.layout)
+        self.notices = Notices(self.layout)
 
     def pass_lock(self, wait: float = 0):
         """A fresh lock object on scheduler/lock (a fresh fd, so threads exclude each other too)."""

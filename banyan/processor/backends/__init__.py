@@ -12,9 +12,11 @@ from ... import request as requests
 from ...errors import BadRequest, Conflict, NotFound
 from ...spool import ids
 from ...spool.procjobs import ProcessorJobs
+from .. import attach
 
 ACTIVE = ("starting", "running", "suspended")
-JOB_FIELDS = ("name", "commands", "environment", "timeout", "kill_grace", "resources")
+JOB_FIELDS = ("name", "commands", "environment", "timeout", "kill_grace", "resources",
+              "separate_stderr")
 
 
 class Backend:
@@ -92,11 +94,14 @@ def parse(body: dict) -> tuple[str, int, dict]:
     attempt = body.get("attempt", 1)
     if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
         raise BadRequest("attempt must be a positive integer")
-    unknown = set(body) - set(JOB_FIELDS) - {"request_id", "attempt"}
+    unknown = set(body) - set(JOB_FIELDS) - {"request_id", "attempt", "files"}
     if unknown:
         raise BadRequest(f"unknown field {sorted(unknown)[0]}")
-    job = requests.normalise({k: body[k] for k in JOB_FIELDS if k in body})
-    return job_id, attempt, {k: job[k] for k in JOB_FIELDS}
+    normalised = requests.normalise({k: body[k] for k in JOB_FIELDS if k in body})
+    job = {k: normalised[k] for k in JOB_FIELDS}
+    if "files" in body:
+        job["files"] = attach.check_files(body["files"])
+    return job_id, attempt, job
 
 
 def control_applies(state: str, action: str, job_id: str) -> bool:

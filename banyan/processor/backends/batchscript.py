@@ -52,7 +52,7 @@ run() {{  # run ARGV...: one command in the job's environment; the first failure
   [ -z "$stop" ] || end
   env -i \
 {environment}
-    /bin/sh -c "$wrap" banyan "$tmp/slurm.$SLURM_JOB_ID.pid" "$@"
+    /bin/sh -c "$wrap" banyan "$tmp/slurm.$SLURM_JOB_ID.pid" "$@"{errors}
   code=$?
   [ "$code" -eq 0 ] && [ -z "$stop" ] || end "$code"
 }}
@@ -65,16 +65,19 @@ SLURM_VARIABLES = ("SLURM_JOB_ID", "SLURM_JOB_NODELIST", "SLURM_CPUS_ON_NODE")
 
 
 def script(job_id: str, attempt: int, request: dict, *, job_dir: str, tmp_dir: str,
-           node: str, banyan_url: str | None, home: str) -> str:
+           node: str, banyan_url: str | None, home: str, extra_env: dict | None = None) -> str:
+    """The batch script; `extra_env` is what the bundle adds (MODACLOUDS_BATCH_*)."""
     env = {"PATH": defaults.PATH, "HOME": home, "LANG": "C.UTF-8"}
     env.update(request.get("environment") or {})
+    env.update(extra_env or {})
     env.update(BANYAN_JOB_ID=job_id, BANYAN_JOB_DIR=job_dir, BANYAN_NODE=node)
     if banyan_url:
         env["BANYAN_URL"] = banyan_url
     words = [shlex.quote(f"{k}={v}") for k, v in env.items()]
     words += [f'"{name}=${name}"' for name in SLURM_VARIABLES]
     text = HEAD.format(job_id=job_id, attempt=attempt, path=defaults.PATH, tmp=shlex.quote(tmp_dir),
-                       wrap=WRAP, environment="\n".join(f"    {w} \\" for w in words))
+                       wrap=WRAP, environment="\n".join(f"    {w} \\" for w in words),
+                       errors=" 2>>../stderr" if request.get("separate_stderr") else "")
     for command in request.get("commands") or []:
         argv = command["exec"] if "exec" in command else ["/bin/sh", "-c", command["shell"]]
         text += "run " + " ".join(shlex.quote(a) for a in argv) + "\n"

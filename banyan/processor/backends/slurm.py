@@ -24,7 +24,7 @@ from ... import timefmt
 from ...errors import Conflict
 from ...spool.atomic import write_text
 from ...spool.procjobs import ProcessorJobs
-from .. import report
+from .. import attach, report
 from . import ACTIVE, Backend, batchscript, control_applies, slurmcli, slurmstates
 from .slurmcli import SlurmError
 
@@ -65,9 +65,15 @@ class SlurmBackend(Backend):
             attempt = int(self.jobs.get(job_id, "attempt") or 1)
             job_dir = self.jobs.dir(job_id)
             tmp = self.jobs.layout.tmp
+            try:  # the bundle and input, unpacked into work/ on the shared folder
+                extra = attach.prepare(self.jobs, job_id, request, self.scheduler_url, self.token)
+            except attach.Failed as why:
+                self.jobs.log_line(job_id, str(why))
+                self._end(job_id, "failure")
+                return
             script = batchscript.script(job_id, attempt, request, job_dir=job_dir, tmp_dir=tmp,
                                         node=self.node, banyan_url=self.banyan_url,
-                                        home=os.environ.get("HOME", "/"))
+                                        home=os.environ.get("HOME", "/"), extra_env=extra)
             write_text(tmp, self.jobs.path(job_id, "batch.sh"), script.rstrip("\n"))
             opts = batchscript.options(request, comment=self._comment(job_id, attempt),
                                        work_dir=os.path.join(job_dir, "work"),
