@@ -34,24 +34,32 @@ def comment_jobs(cluster, comment: str) -> list[str]:
     return [line.split("|")[0] for line in out.splitlines() if line.split("|", 1)[1] == comment]
 
 
-def test_a_crash_between_sbatch_and_its_answer_never_submits_twice(cluster, snode, tmp_path):
+def test_a_crash_between_sbatch_and_its_answer_never_submits_twice(cluster, tmp_path):
     runs = str(tmp_path / "runs")
     job = {"commands": [{"shell": 'echo run >> "$RUNS"'}], "environment": {"RUNS": runs}}
-    cluster.run("scontrol", "update", "PartitionName=debug", "State=DOWN")  # it stays pending
+    crashing = Processor(str(tmp_path / "state"), "slurm",
+                         dict(cluster.env, BANYAN_CRASH_AT="processor.slurm-submitted"))
+    p = None
+    cluster.run("scontrol", "update", "PartitionName=debug", "State=DOWN")  # the job stays pending
     try:
-        first = snode.new("once", **job)
-        assert first["state"] == "starting" and first["slurm-job-id"]
-        # The state a crash right after sbatch leaves: batch.sh written, Slurm's id not.
-        os.unlink(os.path.join(snode.state, "processor", "job", "once", "slurm-job-id"))
-        snode.kill_group()
-        snode.start()
-        again = snode.new("once", **job)
-        assert again["slurm-job-id"] == first["slurm-job-id"]
-        assert comment_jobs(cluster, "banyan:p1:once:1") == [first["slurm-job-id"]]
+        assert crashing.call("POST", "/processor/job/new", {"request_id": "once", **job})[0] == 0
+        crashing.proc.wait(timeout=10)  # it died right after sbatch, before writing slurm-job-id
+        assert crashing.cat("once", "batch.sh") and crashing.cat("once", "slurm-job-id") is None
+        submitted = comment_jobs(cluster, "banyan:p1:once:1")
+        assert len(submitted) == 1
+        p = Processor(str(tmp_path / "state"), "slurm", cluster.env)
+        again = p.new("once", **job)
+        assert again["slurm-job-id"] == submitted[0]
+        assert comment_jobs(cluster, "banyan:p1:once:1") == submitted
     finally:
         cluster.run("scontrol", "update", "PartitionName=debug", "State=UP")
-    assert snode.stopped("once")["result"] == "success"
-    assert open(runs).read() == "run\n"
+        if crashing.proc.poll() is None:
+            crashing.kill_group()
+    try:
+        assert p.stopped("once")["result"] == "success"
+        assert open(runs).read() == "run\n"
+    finally:
+        p.kill_group()
 
 
 def test_node_failure_makes_the_attempt_lost(cluster, snode):

@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 
-from ... import timefmt
+from ... import crash, timefmt
 from ...errors import Conflict
 from ...spool.atomic import write_text
 from ...spool.procjobs import ProcessorJobs
@@ -87,6 +87,7 @@ class SlurmBackend(Backend):
                 self.jobs.log_line(job_id, f"Slurm refused the job: {err}")
                 self._end(job_id, "failure")
                 return
+            crash.point("processor.slurm-submitted")
             self.jobs.put(job_id, "slurm-job-id", slurm_id)
 
     def launched(self, job_id: str) -> bool:
