@@ -6,6 +6,7 @@ error, 404 and 405 included, and reads bodies up to the limit the caller gives.
 """
 
 import json
+import time
 
 import bottle
 
@@ -71,13 +72,35 @@ def body(limit: int = defaults.MAX_BODY) -> bytes:
     except ValueError:
         raise BadRequest("bad Content-Length") from None
     if length > limit:
-        raise TooLarge(f"body of {length} bytes is over the limit of {limit}")
+        refuse_length(req.environ, length, limit)
     if length == 0 and "chunked" in req.environ.get("HTTP_TRANSFER_ENCODING", "").lower():
         data = req.environ["wsgi.input"].read(limit + 1)
         if len(data) > limit:
             raise TooLarge(f"body is over the limit of {limit} bytes")
         return data
     return req.environ["wsgi.input"].read(length) if length else b""
+
+
+DRAIN_MAX = 1 << 30
+DRAIN_SECONDS = 30.0
+
+
+def refuse_length(environ: dict, length: int, limit: int):
+    """Raise 413 for a declared body over `limit`, after reading and dropping it.
+
+    A server that answers and closes while the client still sends makes the kernel reset
+    the connection, and the client sees a reset instead of the 413 (curl even reports
+    the `100 Continue`). So a body up to DRAIN_MAX is read away first, for at most
+    DRAIN_SECONDS; past that the server closes the connection.
+    """
+    if length <= DRAIN_MAX:
+        stream, left, deadline = environ["wsgi.input"], length, time.monotonic() + DRAIN_SECONDS
+        while left > 0 and time.monotonic() < deadline:
+            chunk = stream.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            left -= len(chunk)
+    raise TooLarge(f"body of {length} bytes is over the limit of {limit}")
 
 
 def json_body(limit: int = defaults.MAX_BODY) -> dict:

@@ -136,3 +136,19 @@ def test_gc_removes_stopped_jobs_and_their_artifacts(up, tmp_path):
     assert not os.path.exists(up.path("scheduler", "jobs", job_id))
     assert not os.path.exists(up.path("processor", "job", job_id))
     assert split_code(curl(f"{up.url}/scheduler/jobs/{job_id}/artifacts/stdout"))[1] == 404
+
+
+def test_cli_submits_bundle_input_and_arguments_and_fetches_the_output(up, tmp_path):
+    b = bundle(tmp_path / "b.tar.gz")
+    i = build(tmp_path / "i.tar.gz", [("data.txt", b"from the cli\n")])
+    out = up.cli("submit", "--wait", "--bundle", str(b), "--input", str(i), "--name", "cli-bundle",
+                 "--", "-foo", "a b")
+    job_id = out.stdout.strip()
+    assert up.cat("processor", "job", job_id, "log").startswith("args: -foo a b\n")
+    assert json.loads(up.cat("scheduler", "jobs", job_id, "request.json"))["name"] == "cli-bundle"
+    target = tmp_path / "out.tar.gz"
+    up.cli("artifact", job_id, "output", "-o", str(target))
+    with tarfile.open(target) as tar:
+        assert tar.extractfile("out/result.txt").read() == b"from the cli\n"
+    bad = up.cli("submit", "--bundle", str(tmp_path / "missing.tar.gz"), check=False)
+    assert bad.returncode == 2 and "no such file" in bad.stderr

@@ -13,7 +13,7 @@ import os
 import urllib.parse
 from dataclasses import dataclass, field
 
-from .. import defaults
+from .. import defaults, web
 from ..errors import BadRequest, TooLarge
 from ..spool.atomic import FULL, no_space
 
@@ -56,7 +56,7 @@ class _Body:
         except ValueError:
             raise BadRequest("bad Content-Length") from None
         if length > limit:
-            raise TooLarge(f"body of {length} bytes is over the limit of {limit}")
+            web.refuse_length(environ, length, limit)
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         self.remaining = length if length or not chunked else limit + 1
         self.limit = limit

@@ -10,6 +10,7 @@ Exit codes (README, "The command line"), kept apart as nq keeps its 111 and 222:
 
 import http.client
 import json
+import os
 import socket
 import time
 import urllib.parse
@@ -126,17 +127,20 @@ class Client:
         return self.base + path + ("?" + urllib.parse.urlencode(query) if query else "")
 
     def send(self, method: str, path: str, query: dict | None = None, body: dict | None = None,
-             stream: bool = False) -> http.client.HTTPResponse:
+             stream: bool = False, form: "Multipart | None" = None) -> http.client.HTTPResponse:
         """Send one request and return the response, its body unread; raise on 4xx and 5xx.
 
         A `stream` response has no read timeout (a followed log may be quiet for long)
-        and its connection is not reused.
+        and its connection is not reused. A `form` is sent as multipart/form-data.
         """
         target = self._target(path, query)
         data = None if body is None else json.dumps(body).encode()
         headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
+        if form is not None:
+            headers["Content-Type"] = form.content_type
+            headers["Content-Length"] = str(form.length())
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         for attempt in (1, 2):
@@ -145,7 +149,7 @@ class Client:
             conn = self._connection(self.timeout)
             reused = self._used
             try:
-                conn.request(method, target, body=data, headers=headers)
+                conn.request(method, target, body=form.chunks() if form else data, headers=headers)
                 resp = conn.getresponse()
             except RETRYABLE as err:
                 self.close()
@@ -191,9 +195,9 @@ class Client:
     # -- what the commands use ---------------------------------------------------
 
     def json(self, method: str, path: str, query: dict | None = None,
-             body: dict | None = None) -> dict:
+             body: dict | None = None, form: "Multipart | None" = None) -> dict:
         """A JSON answer, as a dict."""
-        resp = self.send(method, path, query, body)
+        resp = self.send(method, path, query, body, form=form)
         payload = self._read(resp)
         try:
             data = json.loads(payload)
@@ -254,3 +258,44 @@ def id_arg(what: str = "job id"):
 
     check.__name__ = what.replace(" ", "_")
     return check
+
+
+class Multipart:
+    """A multipart/form-data body of text fields and files, streamed from disk (a bundle
+    may be 256 MiB): its length is known up front, and each send reads the files anew."""
+
+    def __init__(self, fields: dict[str, str], files: dict[str, str]):
+        self.boundary = "banyan-" + os.urandom(12).hex()
+        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        self.fields = fields
+        self.files = files
+
+    def _head(self, name: str, filename: str | None = None) -> bytes:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{name}.tar.gz"'  # never the user's name: no quoting trap
+            return (f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\n"
+                    "Content-Type: application/gzip\r\n\r\n").encode()
+        return f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+
+    def _tail(self) -> bytes:
+        return f"--{self.boundary}--\r\n".encode()
+
+    def length(self) -> int:
+        total = len(self._tail())
+        for name, value in self.fields.items():
+            total += len(self._head(name)) + len(value.encode()) + 2
+        for name, path in self.files.items():
+            total += len(self._head(name, path)) + os.path.getsize(path) + 2
+        return total
+
+    def chunks(self):
+        for name, value in self.fields.items():
+            yield self._head(name) + value.encode() + b"\r\n"
+        for name, path in self.files.items():
+            yield self._head(name, path)
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 16):
+                    yield chunk
+            yield b"\r\n"
+        yield self._tail()

@@ -14,6 +14,7 @@ from .client import (
     OK,
     Backoff,
     Client,
+    Multipart,
     CliError,
     Refused,
     Usage,
@@ -74,6 +75,9 @@ def add(sub, common) -> None:
     p.add_argument("--env", metavar="K=V", action="append", default=[],
                    help="an environment variable for the job (repeatable)")
     p.add_argument("--notify", metavar="URL", help="POSTed JSON when the job stops")
+    p.add_argument("--bundle", metavar="TAR_GZ",
+                   help="a tar.gz with run.sh at its top; CMD ARGS become run.sh's arguments")
+    p.add_argument("--input", metavar="TAR_GZ", help="a tar.gz unpacked into the job's work folder")
     p.add_argument("--request-id", metavar="ID", type=id_arg("request id"),
                    help="your id for the job: submitting it again makes no second job")
     p.add_argument("--shell", action="store_true",
@@ -154,7 +158,12 @@ def build_request(args, environ=os.environ) -> dict:
     command = list(args.command)
     if command[:1] == ["--"]:
         command = command[1:]
-    if command:
+    if getattr(args, "bundle", None):
+        if args.shell:
+            raise Usage("--shell and --bundle do not mix: the bundle's run.sh is the command")
+        if command:
+            request["arguments"] = command
+    elif command:
         if args.shell:
             request["commands"] = [{"shell": " ".join(command)}]
         else:
@@ -194,7 +203,16 @@ def build_request(args, environ=os.environ) -> dict:
 
 def submit(args) -> int:
     api = client(args)
-    answer = api.json("POST", "/scheduler/jobs/new", body=build_request(args))
+    request = build_request(args)
+    files = {k: getattr(args, k) for k in ("bundle", "input") if getattr(args, k)}
+    if files:
+        for path in files.values():
+            if not os.path.isfile(path):
+                raise Usage(f"no such file: {path}")
+        form = Multipart({"request": json.dumps(request)}, files)
+        answer = api.json("POST", "/scheduler/jobs/new", form=form)
+    else:
+        answer = api.json("POST", "/scheduler/jobs/new", body=request)
     job_id = answer.get("request_id")
     if not isinstance(job_id, str):
         raise CliError(f"the server answered no job id: {answer}")
