@@ -23,7 +23,7 @@ OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class Processor:
     def __init__(self, state: str, backend: str = "local", env: dict | None = None,
-                 scheduler: str = "http://127.0.0.1:9", name: str = "p1"):
+                 scheduler: str = "http://127.0.0.1:9", name: str = "p1", start: bool = True):
         self.state = state
         self.backend = backend
         self.env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
@@ -31,7 +31,9 @@ class Processor:
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.start()
+        self.proc = None
+        if start:
+            self.start()
 
     def start(self):
         self.proc = subprocess.Popen(

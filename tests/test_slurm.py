@@ -39,7 +39,7 @@ def test_a_crash_between_sbatch_and_its_answer_never_submits_twice(cluster, tmp_
     job = {"commands": [{"shell": 'echo run >> "$RUNS"'}], "environment": {"RUNS": runs}}
     crashing = Processor(str(tmp_path / "state"), "slurm",
                          dict(cluster.env, BANYAN_CRASH_AT="processor.slurm-submitted"))
-    p = None
+    p = Processor(str(tmp_path / "state"), "slurm", cluster.env, start=False)
     cluster.run("scontrol", "update", "PartitionName=debug", "State=DOWN")  # the job stays pending
     try:
         assert crashing.call("POST", "/processor/job/new", {"request_id": "once", **job})[0] == 0
@@ -47,19 +47,18 @@ def test_a_crash_between_sbatch_and_its_answer_never_submits_twice(cluster, tmp_
         assert crashing.cat("once", "batch.sh") and crashing.cat("once", "slurm-job-id") is None
         submitted = comment_jobs(cluster, "banyan:p1:once:1")
         assert len(submitted) == 1
-        p = Processor(str(tmp_path / "state"), "slurm", cluster.env)
+        p.start()
         again = p.new("once", **job)
         assert again["slurm-job-id"] == submitted[0]
         assert comment_jobs(cluster, "banyan:p1:once:1") == submitted
-    finally:
         cluster.run("scontrol", "update", "PartitionName=debug", "State=UP")
-        if crashing.proc.poll() is None:
-            crashing.kill_group()
-    try:
         assert p.stopped("once")["result"] == "success"
         assert open(runs).read() == "run\n"
     finally:
-        p.kill_group()
+        cluster.run("scontrol", "update", "PartitionName=debug", "State=UP")
+        for proc in (crashing, p):
+            if proc.proc is not None and proc.proc.poll() is None:
+                proc.kill_group()
 
 
 def test_node_failure_makes_the_attempt_lost(cluster, snode):
