@@ -192,3 +192,21 @@ def test_dag_walk_is_real_time_and_draws_with_graphviz(up):
     assert "<svg" in svg and ids["last"] in svg and "lightcoral" in svg
     text, code = split_code(curl(f"{up.url}/scheduler/jobs/nosuch/dag"))
     assert code == 404 and "error" in json.loads(text)
+
+
+def test_cli_submits_a_graph_and_an_array_and_draws_the_walk(up, tmp_path):
+    graph = tmp_path / "graph.json"
+    graph.write_text(json.dumps({"jobs": {
+        "fetch": {"commands": [{"shell": "echo fetched"}]},
+        "build": {"depends_on": ["fetch"], "commands": [{"shell": "echo built"}]}}}))
+    lines = up.cli("submit", "--wait", "--dag", str(graph)).stdout.split("\n")
+    gid, names = lines[0], dict(line.split() for line in lines[1:] if line)
+    assert set(names) == {"fetch", "build"}
+    assert up.cat("processor", "job", names["build"], "log") == "built\n"
+    aid = up.cli("submit", "--wait", "--array", "1-4%2", "--shell", "--",
+                 'echo "task $BANYAN_ARRAY_INDEX"').stdout.strip()
+    assert up.cat("processor", "job", f"{aid}.3", "log") == "task 3\n"
+    dot = up.cli("dag", "--dot", names["build"]).stdout
+    assert f'"{names["fetch"]}" -> "{names["build"]}";' in dot and f'"{gid}"' in dot
+    bad = up.cli("submit", "--dag", str(graph), "--", "true", check=False)
+    assert bad.returncode == 2 and "--dag" in bad.stderr

@@ -119,16 +119,14 @@ class Follower:
         return self.settle(node, ids, self.ask(node, ids), now)
 
     def ask(self, node: str, ids: list[str]) -> tuple[dict, list[dict] | NodeError] | None:
-        """The node's records of `ids` (or its health, when it has none): network only."""
+        """The node's records of `ids` (an empty list is the heartbeat): network only."""
         try:
             info = self.spool.nodes.get(node)
         except NotFound:
             return None
         client = self.clients.get(info["uri"])
         try:
-            records = client.statuses(ids) if ids else []
-            if not ids:
-                client.health()
+            records = client.statuses(ids)  # with none, a cheap heartbeat (health scans the node)
         except NodeError as err:
             return info, err
         return info, records

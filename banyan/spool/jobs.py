@@ -12,7 +12,7 @@ from .. import timefmt
 from ..errors import Conflict, NotFound
 from ..states import ALLOWED, State
 from . import events, ids
-from .atomic import append_line, read_text, tmp_name, write_text
+from .atomic import append_line, read_text, tmp_name, write_staged, write_text
 from .paths import ATTACHMENTS, Layout
 
 FIELDS = ("state", "status", "result", "exit-status", "node", "attempts", "created-at",
@@ -39,11 +39,11 @@ class Jobs:
         stage = tmp_name(lay.tmp, final) + ".d"
         os.mkdir(stage)
         try:
-            w = lambda name, value: write_text(lay.tmp, os.path.join(stage, name), value)
+            w = lambda name, value: write_staged(os.path.join(stage, name), value)
             w("request.json", json.dumps(request, sort_keys=True))
             w("state", state.value)
             w("status", "unknown")
-            write_text(lay.tmp, os.path.join(stage, "result"), "")
+            w("result", "")
             w("attempts", "0")
             w("created-at", timefmt.iso(now))
             if request.get("parent"):
