@@ -19,11 +19,10 @@ Prints RESULT lines (median of the runs, every run in brackets).
 import argparse
 import json
 import statistics
-import subprocess
 import threading
 import time
 
-from harness import (Service, State, banyan, free_port, load, note, nodes, percentile,
+from harness import (Service, State, banyan, free_port, load, note, nodes, once, percentile,
                      post_many, report)
 
 DATE_JOB = json.dumps({"commands": [{"exec": ["date", "+%s.%N"]}]}).encode()
@@ -67,7 +66,7 @@ def cron_run(n: int) -> tuple[float, int]:
 
     def one_pass() -> None:
         nonlocal passes
-        subprocess.run(banyan(state.root, "scheduler", "--once"), check=True)
+        once(state.root)
         passes += 1
 
     try:

@@ -52,7 +52,14 @@ def free_port() -> int:
 
 
 def banyan(state: str, *args: str) -> list[str]:
+    """A `banyan` command line; run it with ENV, so it is this tree's banyan and not
+    whatever an editable install elsewhere points at."""
     return [PY, "-m", "banyan", "--state", state, *args]
+
+
+def once(state: str) -> None:
+    """One real `banyan scheduler --once` pass, as cron runs it."""
+    subprocess.run(banyan(state, "scheduler", "--once"), env=ENV, check=True, stdout=subprocess.DEVNULL)
 
 
 class Service:

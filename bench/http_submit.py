@@ -5,7 +5,8 @@
 
 Each run starts `banyan serve` (API alone: submissions pile up in incoming/) and
 bench/bare_app.py (same cheroot server), each on a fresh folder, then for each
-concurrency drives Banyan, then the baseline, for `--seconds` with that many
+concurrency drives Banyan, then the baseline (the other way round in odd runs, so
+neither always follows the other's fsyncs), for `--seconds` with that many
 keep-alive clients POSTing a `true` job to /scheduler/jobs/new (every answer 201).
 Prints RESULT lines in requests/s.
 """
@@ -19,7 +20,7 @@ from harness import PY, Service, State, answers, banyan, free_port, load, note, 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def one_run(seconds: float, clients: list[int]) -> dict[tuple[str, int], float]:
+def one_run(seconds: float, clients: list[int], bare_first: bool) -> dict[tuple[str, int], float]:
     state, bare_dir = State(), State("banyan-bench-bare-")
     port, bport = free_port(), free_port()
     api = Service(banyan(state.root, "serve", "--listen", f"127.0.0.1:{port}"), state.log("api.log"))
@@ -29,8 +30,9 @@ def one_run(seconds: float, clients: list[int]) -> dict[tuple[str, int], float]:
         api.wait(lambda: answers(port, "/scheduler/jobs?limit=1"))
         bare.wait(lambda: answers(bport))
         out = {}
+        order = [("banyan", port), ("bare", bport)]
         for c in clients:
-            for name, p in (("banyan", port), ("bare", bport)):
+            for name, p in (order[::-1] if bare_first else order):
                 time.sleep(0.2)  # let the previous load's fsyncs settle
                 out[name, c] = post_for(p, seconds, c)
         return out
@@ -48,7 +50,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     note(f"HTTP submit: {args.seconds} s per figure, runs={args.runs}, load {load()}")
-    runs = [one_run(args.seconds, args.clients) for _ in range(args.runs)]
+    runs = [one_run(args.seconds, args.clients, bare_first=r % 2 == 1) for r in range(args.runs)]
     for c in args.clients:
         report("banyan serve", f"HTTP submit c={c}", "req/s", [r["banyan", c] for r in runs])
         report("bare bottle+cheroot fsync", f"HTTP submit c={c}", "req/s", [r["bare", c] for r in runs])

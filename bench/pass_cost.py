@@ -33,7 +33,7 @@ import shutil
 import subprocess
 import time
 
-from harness import ENV, PY, Service, State, answers, banyan, free_port, load, note, report, request
+from harness import ENV, PY, Service, State, answers, banyan, free_port, load, note, once, report, request
 
 TIMED = """import runpy, sys, time
 import banyan.cli.main, banyan.scheduler.daemon, banyan.scheduler.passes  # imports: off the clock
@@ -128,8 +128,7 @@ class Bench:
         self.finished = Finished(s)
 
     def once(self) -> None:
-        subprocess.run(banyan(self.state.root, "scheduler", "--once"), check=True,
-                       stdout=subprocess.DEVNULL)
+        once(self.state.root)
 
     def queue(self) -> None:
         body = json.dumps({"commands": [{"exec": ["true"]}]})
