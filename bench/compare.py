@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from harness import PY, load
+from harness import PY, free_port, load
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PARTS = ("e2e", "peers", "cron", "http", "pass", "cgi")
@@ -96,10 +96,11 @@ class Run:
         env = {"N": str(self.args.jobs), "RUNS": str(self.args.runs), "WORK": self.work}
         for peer in self.args.peers:
             self.part(f"peer {peer}", ["bash", os.path.join(HERE, "peers", f"{peer}_bench.sh")], env)
-        if self.args.slurm:
+        if self.args.slurm:  # ports of its own: another Slurm on this machine keeps the defaults
             self.part("peer slurm", ["bash", os.path.join(HERE, "peers", "slurm_bench.sh")],
                       dict(env, VARIANTS="tuned", PHASES="e2e latency",
-                           N_TUNED=str(min(self.args.jobs, self.args.slurm_jobs))))
+                           N_TUNED=str(min(self.args.jobs, self.args.slurm_jobs)),
+                           SLURM_CTLD_PORT=str(free_port()), SLURMD_PORT=str(free_port())))
 
     def all(self) -> None:
         a, parts = self.args, self.args.parts
