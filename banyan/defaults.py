@@ -56,3 +56,10 @@ NOTIFY_TIMEOUT = 10.0
 
 RETENTION = 7 * 86400.0
 """Seconds a stopped job's folders (record, log, artifacts) stay before `banyan gc` removes them."""
+
+MAX_ARRAY = 10000
+"""Most indexes one array may have: Slurm's MaxArraySize defaults to 1001; files are cheap here,
+and a 10,000-job graph is the size the DAG bench runs."""
+
+MAX_GRAPH = 20000
+"""Most jobs one request may create (graph members, arrays inside it, and their groups)."""

@@ -9,7 +9,7 @@ import math
 import re
 import shlex
 
-from . import defaults, notifyurl
+from . import arrays, defaults, notifyurl
 from .errors import BadRequest
 from .spool import ids
 
@@ -18,9 +18,9 @@ MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)\s*$", re.IGNORECASE
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
 FIELDS = {"name", "commands", "environment", "depends_on", "priority", "timeout",
           "kill_grace", "max_attempts", "resources", "node", "notify", "parent", "request_id",
-          "arguments", "separate_stderr"}
+          "arguments", "separate_stderr", "array"}
 FORM_FIELDS = {"command", "name", "priority", "timeout", "node", "request_id", "parent",
-               "notify", "arguments", "separate_stderr"}
+               "notify", "arguments", "separate_stderr", "array"}
 YES = ("1", "true", "yes", "on")
 
 
@@ -67,7 +67,7 @@ def from_form(form: dict[str, list[str]]) -> dict:
         commands.append({"exec": argv})
     if commands:
         request["commands"] = commands
-    for key in ("name", "node", "request_id", "parent", "notify"):
+    for key in ("name", "node", "request_id", "parent", "notify", "array"):
         if key in form:
             request[key] = form[key][-1]
     if "arguments" in form:
@@ -138,14 +138,14 @@ def _commands(value) -> list[dict]:
     return out
 
 
-def _environment(value) -> dict:
+def _environment(value, system: bool = False) -> dict:
     if not isinstance(value, dict):
         raise BadRequest("environment must be an object of strings")
     env = {}
     for key, val in value.items():
         if not ENV_KEY.match(key):
             raise BadRequest(f"environment name {key[:40]!r} is not a valid variable name")
-        if key.startswith("BANYAN_"):
+        if key.startswith("BANYAN_") and not system:
             raise BadRequest(f"environment name {key} is reserved (BANYAN_*)")
         env[key] = _text(val, f"environment {key}", 1 << 17)
     return env
@@ -179,8 +179,12 @@ def default_name(commands: list[dict]) -> str:
     return first["exec"][0].rsplit("/", 1)[-1][:256] if "exec" in first else "sh"
 
 
-def normalise(data: dict) -> dict:
-    """Check every field and fill in defaults; raise BadRequest on the first problem."""
+def normalise(data: dict, system: bool = False) -> dict:
+    """Check every field and fill in defaults; raise BadRequest on the first problem.
+
+    `system`: the request comes from the scheduler (to a processor), which may set
+    `BANYAN_*` variables such as an array task's BANYAN_ARRAY_INDEX; users may not.
+    """
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}")
@@ -199,10 +203,13 @@ def normalise(data: dict) -> dict:
     separate = data.get("separate_stderr", False)
     if not isinstance(separate, bool):
         raise BadRequest("separate_stderr must be true or false")
+    array = data.get("array")
+    if array is not None:
+        arrays.parse(array)
     return {
         "name": _name(data["name"]) if "name" in data else default_name(commands),
         "commands": commands,
-        "environment": _environment(data.get("environment", {})),
+        "environment": _environment(data.get("environment", {}), system),
         "depends_on": [ids.check(d, "depends_on id") for d in deps],
         "priority": _number(data.get("priority", 0), "priority", -defaults.MAX_PRIORITY,
                             defaults.MAX_PRIORITY, integer=True),
@@ -218,4 +225,5 @@ def normalise(data: dict) -> dict:
                        else ids.check(data["request_id"], "request_id")),
         "arguments": [_text(a, "arguments item", 1 << 17) for a in arguments],
         "separate_stderr": separate,
+        "array": array,
     }

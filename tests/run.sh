@@ -3,7 +3,7 @@
 # with its test extras) and run the whole suite. The README's test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-APT_PACKAGES="curl busybox nginx fcgiwrap openssl systemd"
+APT_PACKAGES="curl busybox nginx fcgiwrap openssl systemd graphviz munge slurmctld slurmd slurm-client"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

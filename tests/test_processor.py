@@ -1,4 +1,9 @@
-"""A real `banyan processor` on loopback, driven over HTTP as the scheduler drives it."""
+"""A real `banyan processor` on loopback, driven over HTTP as the scheduler drives it.
+
+The contract tests run once per backend: `local` (this machine) and `slurm` (a real
+one-node Slurm cluster, tests/slurm_fixture.py); the scheduler cannot tell them apart.
+The tests after them are about what only the local backend has.
+"""
 
 import json
 import os
@@ -11,23 +16,31 @@ import urllib.request
 import psutil
 import pytest
 from conftest import ROOT, free_port, wait_until
+from slurm_fixture import slurm_cluster  # noqa: F401 - a fixture
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class Processor:
-    def __init__(self, state: str):
+    def __init__(self, state: str, backend: str = "local", env: dict | None = None,
+                 scheduler: str = "http://127.0.0.1:9", name: str = "p1", start: bool = True):
         self.state = state
+        self.backend = backend
+        self.env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
+        self.scheduler = scheduler
+        self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.start()
+        self.proc = None
+        if start:
+            self.start()
 
     def start(self):
-        env = dict(os.environ, PYTHONPATH=ROOT)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "banyan", "--state", self.state, "processor",
-             "--listen", f"127.0.0.1:{self.port}", "--name", "p1", "--url", "http://127.0.0.1:9"],
-            env=env, stderr=subprocess.DEVNULL, start_new_session=True)
+             "--listen", f"127.0.0.1:{self.port}", "--name", self.name, "--url", self.scheduler,
+             "--backend", self.backend],
+            env=self.env, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_until(lambda: self.call("GET", "/processor/health")[0] == 200, timeout=20,
                    what="processor to answer")
 
@@ -69,8 +82,20 @@ class Processor:
         self.proc.wait()
 
 
+@pytest.fixture(params=["local", "slurm"])
+def node(request, tmp_path):
+    """A processor of each backend: the contract tests run against both."""
+    cluster = request.getfixturevalue("slurm_cluster") if request.param == "slurm" else None
+    p = Processor(str(tmp_path / "state"), request.param, cluster.env if cluster else {})
+    yield p
+    if p.proc.poll() is None:
+        p.kill_group()
+    if cluster:
+        cluster.cancel_all()  # the next test has the cluster's CPUs to itself
+
+
 @pytest.fixture
-def node(tmp_path):
+def local_node(tmp_path):
     p = Processor(str(tmp_path / "state"))
     yield p
     if p.proc.poll() is None:
@@ -117,7 +142,7 @@ def test_repeated_request_is_the_same_job_and_a_higher_attempt_a_new_run(node, t
 
 
 def test_kill_terminates_the_whole_tree_then_kills_after_grace(node):
-    node.new("k1", kill_grace=1, commands=sh('trap "echo term" TERM; sleep 60 & wait; sleep 60'))
+    node.new("k1", kill_grace=1, commands=sh('trap "echo term" TERM; sleep 60 & wait; trap "" TERM; sleep 60'))
     pid = int(wait_until(lambda: node.cat("k1", "pid"), what="pid"))
     wait_until(lambda: len(psutil.Process(pid).children()) == 1, what="child sleep")
     tree = [pid] + [c.pid for c in psutil.Process(pid).children(recursive=True)]
@@ -143,9 +168,10 @@ def test_suspend_stops_the_tree_and_continue_resumes_it(node):
     assert node.call("POST", "/processor/job/s1/continue")[0] == 409
     code, rec = node.call("POST", "/processor/job/s1/suspend")
     assert code == 200 and rec["state"] == "suspended"
-    assert psutil.Process(pid).status() == psutil.STATUS_STOPPED
+    wait_until(lambda: psutil.Process(pid).status() == psutil.STATUS_STOPPED, what="the tree to stop")
     code, rec = node.call("POST", "/processor/job/s1/continue")
-    assert rec["state"] == "running" and psutil.Process(pid).status() != psutil.STATUS_STOPPED
+    assert code == 200 and rec["state"] == "running"
+    wait_until(lambda: psutil.Process(pid).status() != psutil.STATUS_STOPPED, what="the tree to go on")
     node.call("POST", "/processor/job/s1/suspend")
     node.call("POST", "/processor/job/s1/kill")  # a suspended job still dies
     assert node.stopped("s1")["result"] == "killed"
@@ -161,12 +187,17 @@ def test_progress_by_post_and_log_by_offset(node):
     assert node.call("GET", "/processor/job/p1/log?offset=-1")[0] == 400
 
 
-def test_usage_records_the_peak_memory_of_the_tree(node):
-    node.new("m1", commands=[{"exec": [sys.executable, "-c",
-                                        "import time; x = bytearray(80 << 20); time.sleep(2.5)"]}])
-    node.stopped("m1")
-    peak, cpu = node.cat("m1", "usage").split()
-    assert int(peak) >= 80 << 20 and float(cpu) >= 0
+def test_a_command_that_cannot_start_fails_with_127_and_says_why(node):
+    node.new("c1", commands=[{"exec": ["no-such-program-here", "x"]}, {"exec": ["echo", "never"]}])
+    st = node.stopped("c1")
+    assert (st["status"], st["result"], st["exit-status"]) == ("error", "failure", 127)
+    assert node.cat("c1", "log") == "banyan: cannot run 'no-such-program-here': No such file or directory\n"
+
+
+def test_health_reports_capacity(node):
+    code, health = node.call("GET", "/processor/health")
+    assert code == 200 and health["backend"] == node.backend and health["name"] == "p1"
+    assert health["cores"] >= 1 and health["memory"] > 1 << 20 and health["running"] == 0
 
 
 def test_batch_answers_each_job_and_refuses_bad_ones(node):
@@ -196,7 +227,19 @@ def test_jobs_survive_kill_9_of_the_processor_group_and_their_end_is_recorded(no
     assert (st["result"], node.cat("live", "log")) == ("success", "done\n")
 
 
-def test_a_vanished_supervisor_makes_the_attempt_lost(node):
+# Local only: what needs the processes on this machine.
+
+def test_usage_records_the_peak_memory_of_the_tree(local_node):
+    node = local_node
+    node.new("m1", commands=[{"exec": [sys.executable, "-c",
+                                        "import time; x = bytearray(80 << 20); time.sleep(2.5)"]}])
+    node.stopped("m1")
+    peak, cpu = node.cat("m1", "usage").split()
+    assert int(peak) >= 80 << 20 and float(cpu) >= 0
+
+
+def test_a_vanished_supervisor_makes_the_attempt_lost(local_node):
+    node = local_node
     node.new("v1", commands=sh("sleep 60"))
     wait_until(lambda: node.cat("v1", "pid"), what="pid")
     os.kill(int(node.cat("v1", "supervisor")), signal.SIGKILL)

@@ -5,7 +5,7 @@ import bottle
 from .. import auth
 from ..spool import Spool
 from ..web import guard_ids, new_app
-from . import access, artifacts, jobs, modaclouds, nodes, stats
+from . import access, artifacts, dag, jobs, modaclouds, nodes, stats
 
 
 def make_app(spool: Spool) -> bottle.Bottle:
@@ -13,6 +13,7 @@ def make_app(spool: Spool) -> bottle.Bottle:
     auth.install(app, spool.tokens, access.policy(spool))
     jobs.install(app, spool)
     artifacts.install(app, spool)
+    dag.install(app, spool)
     nodes.install(app, spool)
     stats.install(app, spool)
     modaclouds.install(app, spool)

@@ -22,11 +22,12 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.post("/scheduler/jobs/new")
     def new_job():
-        job_id, created = submit.receive(spool, access.submitter())
+        job_id, created, names = submit.receive(spool, access.submitter())
+        answer = {} if names is None else {"jobs": names}
         bottle.response.status = 201 if created else 200
         if created:
             bottle.response.set_header("Location", f"/scheduler/jobs/{job_id}")
-        return {"request_id": job_id}
+        return {"request_id": job_id, **answer}
 
     @app.get("/scheduler/jobs")
     def list_jobs():

@@ -3,11 +3,12 @@
 Readers take no lock: every file they read was written by an atomic rename.
 """
 
-import json
 import os
 
 from .. import defaults, timefmt
 from ..errors import BadRequest, NotFound
+from ..graph import expand
+from ..request import parse_json
 from ..spool import Spool, ids
 
 SUMMARY = ("id", "name", "state", "status", "result", "node", "created-at")
@@ -15,20 +16,36 @@ STATUS = ("id", "name", "state", "status", "result", "node", "exit-status", "att
           "created-at", "started-at", "finished-at", "progress")
 
 
+def incoming_request(spool: Spool, job_id: str) -> tuple[dict, float] | None:
+    """The request of a job still in `incoming/` (alone, or in a graph's or array's file),
+    and that file's time; None if there is none."""
+    holder = spool.incoming.holder(job_id)
+    if holder is None:
+        return None
+    try:
+        mtime = os.lstat(spool.layout.incoming_file(holder)).st_mtime
+        data = parse_json(spool.incoming.read(holder))
+        if holder == job_id:
+            return data, mtime
+        data.pop("owner", None)
+        members, _ = expand(dict(data, request_id=holder), holder)
+    except (OSError, BadRequest):
+        return None
+    return next(((m.request, mtime) for m in members if m.id == job_id), None)
+
+
 def incoming_record(spool: Spool, job_id: str) -> dict:
     """A job still in `incoming/`: readable at once after its 201 (SPEC §5)."""
-    path = spool.layout.incoming_file(job_id)
-    try:
-        st = os.lstat(path)
-        request = json.loads(spool.incoming.read(job_id))
-    except (OSError, ValueError, BadRequest):
-        raise NotFound(f"no job {job_id}") from None
-    who = request.pop("owner", None) if isinstance(request, dict) else None
+    found = incoming_request(spool, job_id)
+    if found is None:
+        raise NotFound(f"no job {job_id}")
+    request, mtime = found
+    who = request.pop("owner", None)
     rec = {k: None for k in STATUS}
-    rec.update({"owner": who, "id": job_id, "name": request.get("name", "") if isinstance(request, dict) else "",
+    rec.update({"owner": who, "id": job_id, "name": request.get("name", ""),
                 "state": "incoming", "status": "unknown", "attempts": 0,
-                "created-at": timefmt.iso(st.st_mtime), "events": [], "depends-on": [],
-                "parent": None, "request": request})
+                "created-at": timefmt.iso(mtime), "events": [], "depends-on": [],
+                "parent": request.get("parent"), "request": request})
     return rec
 
 
@@ -36,7 +53,7 @@ def record(spool: Spool, job_id: str) -> dict:
     ids.check(job_id)
     if spool.jobs.exists(job_id):
         return spool.jobs.record(job_id)
-    if spool.incoming.has(job_id):
+    if spool.incoming.holder(job_id) is not None:
         return incoming_record(spool, job_id)
     reason = spool.incoming.rejected_reason(job_id)
     if reason is not None:
@@ -95,17 +112,20 @@ def listing(spool: Spool, query, only_owner: str | None = None) -> list[dict]:
 
 
 def known(spool: Spool, job_id: str) -> bool:
-    """True if the job exists, as a record or still in `incoming/` (an invalid id is not known)."""
-    return ids.valid(job_id) and (spool.jobs.exists(job_id) or spool.incoming.has(job_id))
+    """True if the job exists, as a record or still in `incoming/` (alone, or in the file of
+    a graph or array whose id its own starts with); an invalid id is not known."""
+    return ids.valid(job_id) and (spool.jobs.exists(job_id) or spool.incoming.holder(job_id) is not None)
 
 
 def owner(spool: Spool, job_id: str) -> str | None:
-    """The name of the token that submitted the job; None if none was recorded or no such job."""
+    """The name of the token that submitted the job (for a job still in incoming/, that of
+    the file holding it); None if none was recorded or no such job."""
     if spool.jobs.exists(job_id):
         return spool.jobs.get(job_id, "owner")
+    holder = spool.incoming.holder(job_id)
     try:
-        request = json.loads(spool.incoming.read(job_id))
-    except (OSError, ValueError, BadRequest):
+        request = parse_json(spool.incoming.read(holder)) if holder else {}
+    except (OSError, BadRequest):
         return None
-    value = request.get("owner") if isinstance(request, dict) else None
+    value = request.get("owner")
     return value if ids.valid(value) else None

@@ -1,7 +1,9 @@
-"""`banyan dag ID [--dot]`: a job's parents, children, dependencies and dependents."""
+"""`banyan dag ID [--dot]`: a job's direct parent, children, dependencies and dependents as
+text; with `--dot`, the whole walk (every relative, every edge) as Graphviz dot."""
 
 import sys
 
+from ..dag_dot import to_dot
 from . import show
 from .client import OK, Client, id_arg, quote
 
@@ -17,11 +19,12 @@ def add(sub, common) -> None:
 
 
 def dag(args) -> int:
-    data = Client(args.url, args.token).json("GET", f"/scheduler/jobs/{quote(args.id)}/dag")
+    depth = "" if args.dot else "?depth=1"
+    data = Client(args.url, args.token).json("GET", f"/scheduler/jobs/{quote(args.id)}/dag{depth}")
     if args.json:
         text = show.to_json(data) + "\n"
     elif args.dot:
-        text = show.dag_dot(data)
+        text = to_dot(data)
     else:
         text = show.dag_text(data)
     sys.stdout.write(text)

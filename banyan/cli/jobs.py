@@ -78,6 +78,11 @@ def add(sub, common) -> None:
     p.add_argument("--bundle", metavar="TAR_GZ",
                    help="a tar.gz with run.sh at its top; CMD ARGS become run.sh's arguments")
     p.add_argument("--input", metavar="TAR_GZ", help="a tar.gz unpacked into the job's work folder")
+    p.add_argument("--array", metavar="SPEC",
+                   help="one task per index, Slurm's syntax: 1-100%%10 (at most 10 at once), 1,3,5-7")
+    p.add_argument("--dag", metavar="FILE",
+                   help='a whole graph in one request: {"jobs": {"name": {...}, ...}}; prints the '
+                        "group id, then one `name id` line per job")
     p.add_argument("--request-id", metavar="ID", type=id_arg("request id"),
                    help="your id for the job: submitting it again makes no second job")
     p.add_argument("--shell", action="store_true",
@@ -170,7 +175,7 @@ def build_request(args, environ=os.environ) -> dict:
             request["commands"] = [{"exec": command}]
     elif args.shell:
         raise Usage("--shell needs a command after --")
-    for opt, field in (("name", "name"), ("priority", "priority"), ("timeout", "timeout"),
+    for opt, field in (("array", "array"), ("name", "name"), ("priority", "priority"), ("timeout", "timeout"),
                        ("kill_grace", "kill_grace"), ("max_attempts", "max_attempts"),
                        ("node", "node"), ("notify", "notify"), ("request_id", "request_id")):
         value = getattr(args, opt)
@@ -203,6 +208,8 @@ def build_request(args, environ=os.environ) -> dict:
 
 def submit(args) -> int:
     api = client(args)
+    if args.dag:
+        return submit_dag(api, args)
     request = build_request(args)
     files = {k: getattr(args, k) for k in ("bundle", "input") if getattr(args, k)}
     if files:
@@ -221,6 +228,28 @@ def submit(args) -> int:
         return OK
     final = wait(api, job_id)
     return OK if final.get("status") == "good" else JOB_ERROR
+
+
+def submit_dag(api: Client, args) -> int:
+    """`--dag FILE`: the graph as written, with `--request-id` if given."""
+    graph = read_request_file(args.dag)
+    if not isinstance(graph.get("jobs"), dict):
+        raise Usage(f"{args.dag}: a graph is {{\"jobs\": {{\"name\": {{...}}, ...}}}}")
+    if args.command or args.bundle or args.input:
+        raise Usage("--dag takes the whole graph from its file: no command, bundle or input")
+    if args.request_id:
+        graph["request_id"] = args.request_id
+    answer = api.json("POST", "/scheduler/jobs/new", body=graph)
+    gid = answer.get("request_id")
+    if args.json:
+        print(show.to_json(answer), flush=True)
+    else:
+        print(gid)
+        for name, job_id in (answer.get("jobs") or {}).items():
+            print(f"{name} {job_id}")
+    if not args.wait:
+        return OK
+    return OK if wait(api, gid).get("status") == "good" else JOB_ERROR
 
 
 def wait(api: Client, job_id: str, out=None) -> dict:

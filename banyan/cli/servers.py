@@ -32,11 +32,17 @@ def add(sub, common) -> None:
                         "without it ends go to --url and nothing registers")
     p.add_argument("--advertise", default=None, help="this node's URL as the scheduler should "
                    "call it (default http://LISTEN)")
-    p.add_argument("--cores", type=int, default=None, help="cores to offer (default: all)")
-    p.add_argument("--memory", default=None, help="memory to offer, e.g. '16 GiB' (default: all)")
-    p.add_argument("--gpus", type=int, default=0)
+    p.add_argument("--cores", type=int, default=None,
+                   help="cores to offer (default: all; slurm: the partition's)")
+    p.add_argument("--memory", default=None,
+                   help="memory to offer, e.g. '16 GiB' (default: all; slurm: the partition's)")
+    p.add_argument("--gpus", type=int, default=None, help="GPUs to offer (default: 0; slurm: the partition's)")
     p.add_argument("--label", action="append", default=[], help="a label jobs may ask for (repeatable)")
     tls_options(p)
+    p.add_argument("--backend", choices=("local", "slurm"), default="local",
+                   help="run jobs on this machine (local) or as Slurm batch jobs (slurm)")
+    p.add_argument("--partition", default=None, help="slurm: the partition (default: the cluster's)")
+    p.add_argument("--account", default=None, help="slurm: the account to charge")
     p.set_defaults(func=processor)
 
 
@@ -82,7 +88,10 @@ def processor(args) -> int:
     use_cafile(args)
     from ..request import memory_bytes
     host, port = parse_listen(args.listen)
+    if args.backend != "slurm" and (args.partition or args.account):
+        raise SystemExit("banyan: --partition and --account go with --backend slurm")
     return run(args.state, host, port, name=args.name, scheduler_url=args.scheduler or args.url,
                register=args.scheduler is not None, advertise=args.advertise, cores=args.cores,
                memory=None if args.memory is None else memory_bytes(args.memory), gpus=args.gpus,
-               labels=args.label, token=args.token, certfile=args.certfile, keyfile=args.keyfile)
+               labels=args.label, token=args.token, certfile=args.certfile, keyfile=args.keyfile,
+               backend=args.backend, partition=args.partition, account=args.account)

@@ -12,7 +12,6 @@ UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 DAG_KEYS = ("parents", "children", "dependencies", "dependents")
 """The lists `GET /scheduler/jobs/<id>/dag` answers, in the order they are printed."""
 
-STATUS_COLOURS = {"good": "palegreen", "error": "lightpink"}
 """Fill colour of a DAG node by the job's status; unknown (not stopped yet) stays white."""
 
 
@@ -106,57 +105,6 @@ def dag_text(dag: dict) -> str:
         for r in rows:
             out.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
     return "\n".join(out) + "\n"
-
-
-def _escape(text) -> str:
-    """Text for inside a dot double-quoted string."""
-    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-
-
-def _dot_id(text) -> str:
-    return f'"{_escape(text)}"'
-
-
-def dag_dot(dag: dict) -> str:
-    """The DAG as Graphviz dot: arrows point from what must come first to what follows.
-
-    A dependency → its dependent is a solid arrow; a parent → the child it submitted is
-    dashed. Each job is labelled with its id and state, and filled by its status.
-    """
-    root = dag.get("id")
-    nodes: dict[str, dict] = {}
-
-    def node(item: dict) -> str:
-        key = str(item.get("id"))
-        known = nodes.setdefault(key, {})
-        known.update({k: v for k, v in item.items() if v is not None})
-        return key
-
-    node({k: dag.get(k) for k in ("id", "state", "status")})
-    edges = []
-    for item in dag.get("parents") or []:
-        edges.append((node(item), root, "dashed"))
-    for item in dag.get("children") or []:
-        edges.append((root, node(item), "dashed"))
-    for item in dag.get("dependencies") or []:
-        edges.append((node(item), root, "solid"))
-    for item in dag.get("dependents") or []:
-        edges.append((root, node(item), "solid"))
-    lines = ["digraph dag {", "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fillcolor=white];']
-    for key, info in nodes.items():
-        label = _escape(key) + ("\\n" + _escape(word(info["state"])) if info.get("state") else "")
-        attrs = [f'label="{label}"']
-        colour = STATUS_COLOURS.get(info.get("status"))
-        if colour:
-            attrs.append(f"fillcolor={colour}")
-        if key == str(root):
-            attrs.append("penwidth=2")
-        lines.append(f"  {_dot_id(key)} [{', '.join(attrs)}];")
-    for src, dst, style in dict.fromkeys(edges):
-        extra = " [style=dashed]" if style == "dashed" else ""
-        lines.append(f"  {_dot_id(src)} -> {_dot_id(dst)}{extra};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 def stats_text(stats: dict) -> str:

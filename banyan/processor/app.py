@@ -1,9 +1,6 @@
 """The processor's HTTP API (SPEC §5, scheduler → node)."""
 
-import os
-
 import bottle
-import psutil
 
 from .. import auth, crash, defaults, web
 from ..auth import Identity
@@ -11,7 +8,7 @@ from ..errors import BadRequest, BanyanError, Forbidden
 from ..spool import ids
 from ..spool.tokens import Tokens
 from . import artifacts
-from .runner import Runner
+from .backends import Backend
 
 MAX_BATCH = 10000
 """Jobs in one `POST /processor/jobs/new`: a bound on one request's work."""
@@ -23,15 +20,15 @@ def only_nodes(identity: Identity, method: str, rule: str, _args: dict) -> None:
         raise Forbidden(f"a {identity.role} token may not call the processor API")
 
 
-def make_app(runner: Runner, node: str) -> bottle.Bottle:
+def make_app(backend: Backend, node: str) -> bottle.Bottle:
     app = web.new_app()
-    auth.install(app, Tokens(runner.jobs.layout), only_nodes)
+    auth.install(app, Tokens(backend.jobs.layout), only_nodes)
     web.guard_ids(app, "/processor/job/")
-    jobs = runner.jobs
+    jobs = backend.jobs
 
     @app.post("/processor/job/new")
     def new():
-        return runner.accept(web.json_body())
+        return backend.accept(web.json_body())
 
     @app.post("/processor/jobs/new")
     def new_batch():
@@ -42,7 +39,7 @@ def make_app(runner: Runner, node: str) -> bottle.Bottle:
         answers = []
         for body in batch:
             try:
-                answers.append(runner.accept(body))
+                answers.append(backend.accept(body))
                 crash.point("processor.batch-accepted")
             except BanyanError as err:
                 job_id = body.get("request_id") if isinstance(body, dict) else None
@@ -51,11 +48,11 @@ def make_app(runner: Runner, node: str) -> bottle.Bottle:
 
     @app.get("/processor/job/<job_id>/status")
     def status(job_id):
-        return runner.record(job_id)
+        return backend.record(job_id)
 
     @app.post("/processor/job/<job_id>/status")
     def progress(job_id):
-        runner.record(job_id)
+        backend.record(job_id)
         data = web.json_body()
         percent, message = data.get("progress"), data.get("message", "")
         if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 <= percent <= 100:
@@ -63,7 +60,7 @@ def make_app(runner: Runner, node: str) -> bottle.Bottle:
         if not isinstance(message, str) or len(message) > 1024:
             raise BadRequest("message must be a string of at most 1024 characters")
         jobs.set_progress(job_id, percent, message)
-        return runner.record(job_id)
+        return backend.record(job_id)
 
     @app.get("/processor/jobs/status")
     def statuses():
@@ -73,7 +70,7 @@ def make_app(runner: Runner, node: str) -> bottle.Bottle:
             chosen = [i for i in wanted.split(",") if i]
             for job_id in chosen:
                 ids.check(job_id)
-        return {"jobs": runner.records(chosen)}
+        return {"jobs": backend.records(chosen)}
 
     @app.get("/processor/job/<job_id>/log")
     def log(job_id):
@@ -97,11 +94,10 @@ def make_app(runner: Runner, node: str) -> bottle.Bottle:
 
     @app.post("/processor/job/<job_id>/<action:re:kill|suspend|continue>")
     def control(job_id, action):
-        return runner.control(job_id, action)
+        return backend.control(job_id, action)
 
     @app.get("/processor/health")
     def health():
-        return {"name": node, "cores": os.cpu_count() or 1, "memory": psutil.virtual_memory().total,
-                "load": os.getloadavg()[0], "running": runner.running()}
+        return {"name": node, **backend.health()}
 
     return app

@@ -1,41 +1,49 @@
-"""`banyan processor`: recover, register with the scheduler if asked, serve the processor API."""
+"""`banyan processor`: recover, register with the scheduler if asked, serve the processor API
+with the chosen backend."""
 
-import os
 import sys
-
-import psutil
 
 from ..auth import refuse_to_listen
 from ..spool import Spool
 from ..wsgi import serve
 from .app import make_app
-from .launcher import Launcher
+from .backends import Backend
 from .register import Registration
-from .runner import Runner
 
 
 def run(state_dir: str, host: str, port: int, *, name: str = "local",
         scheduler_url: str | None = None, register: bool = False, advertise: str | None = None,
-        cores: int | None = None, memory: int | None = None, gpus: int = 0,
+        cores: int | None = None, memory: int | None = None, gpus: int | None = None,
         labels: list[str] | None = None, token: str | None = None,
-        certfile: str | None = None, keyfile: str | None = None) -> int:
+        certfile: str | None = None, keyfile: str | None = None, backend: str = "local",
+        partition: str | None = None, account: str | None = None) -> int:
     """`scheduler_url` receives the reports of job ends; with `register`, also this node's
-    registration and heartbeat, advertising `advertise` (default: the listen address)."""
+    registration and heartbeat, advertising `advertise` (default: the listen address) and
+    the backend's capacity unless `cores`, `memory`, `gpus` say otherwise."""
     spool = Spool(state_dir)
     refusal = refuse_to_listen(spool.tokens, host, spool.root)
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
-    launcher = Launcher(spool.processor, name, scheduler_url, scheduler_url, token)  # before any thread
-    runner = Runner(spool.processor, launcher)
-    launched = runner.recover()
+    chosen: Backend
+    if backend == "slurm":
+        from .backends.slurm import SlurmBackend
+        chosen = SlurmBackend(spool.processor, name, scheduler_url, scheduler_url, token,
+                              partition=partition, account=account)
+    else:
+        from .backends.local import LocalBackend
+        from .launcher import Launcher
+        launcher = Launcher(spool.processor, name, scheduler_url, scheduler_url, token)  # before any thread
+        chosen = LocalBackend(spool.processor, launcher)
+    launched = chosen.recover()
     if launched:
         print(f"banyan processor: launched {launched} attempts left unstarted", file=sys.stderr)
     if register and scheduler_url:
+        capacity = chosen.health()
         node = {"name": name, "uri": advertise or f"{'https' if certfile else 'http'}://{host}:{port}",
-                "cores": cores or os.cpu_count() or 1,
-                "memory": memory if memory is not None else psutil.virtual_memory().total,
-                "gpus": gpus, "labels": labels or []}
+                "cores": cores or capacity["cores"],
+                "memory": memory if memory is not None else capacity["memory"],
+                "gpus": gpus if gpus is not None else capacity["gpus"], "labels": labels or []}
         Registration(scheduler_url, node, token).start()
-    serve(make_app(runner, name), host, port, certfile=certfile, keyfile=keyfile)
+    serve(make_app(chosen, name), host, port, certfile=certfile, keyfile=keyfile)
     return 0

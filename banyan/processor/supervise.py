@@ -22,6 +22,10 @@ from . import attach, proctree, report
 SAMPLE_EVERY = 1.0
 """Seconds between usage samples of a running tree."""
 
+FIRST_SAMPLE = 0.2
+"""A job shorter than this is not sampled (its `usage` has the CPU seconds and a peak of 0):
+most jobs of a busy queue are that short, and a sample costs a write."""
+
 
 class Supervisor:
     def __init__(self, jobs: ProcessorJobs, job_id: str, node: str, scheduler_url: str | None,
@@ -116,7 +120,7 @@ class Supervisor:
         (which moves on while the job is suspended: suspended time is not running time)."""
         pidfd = os.pidfd_open(proc.pid)
         hard_kill_at = None
-        next_sample = 0.0
+        next_sample = time.monotonic() + FIRST_SAMPLE
         try:
             while True:
                 now = time.monotonic()

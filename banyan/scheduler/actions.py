@@ -34,29 +34,48 @@ class Actions:
             lock.release()
 
     def kill(self, job_id: str, now: float) -> dict:
-        """Cancel a pending job (and its dependents) at once, or ask its node to kill it.
-
-        Killing a stopped job changes nothing and answers its record.
+        """Cancel a pending job (and its dependents) at once, or ask its node to kill it;
+        then the same for its children and theirs: pending ones are cancelled, running
+        ones killed. Killing a stopped job changes nothing in its own record, but still
+        reaches its children (killing a finished graph's group stops what remains of it).
         """
         with self.locked():
-            state = self.spool.jobs.state(job_id)
-            if state in PENDING:
-                lifecycle.cancel(self.spool, job_id, "killed by request", now)
-            elif state in ON_NODE:
-                self._node_kill(job_id, state, now)
+            self._kill_one(job_id, "killed by request", now)
+            for child in self.descendants(job_id):
+                self._kill_one(child, f"parent {job_id} was killed", now)
         return self.spool.jobs.record(job_id)
 
-    def _node_kill(self, job_id: str, state: State, now: float) -> None:
+    def _kill_one(self, job_id: str, why: str, now: float) -> None:
+        state = self.spool.jobs.state(job_id)
+        if state in PENDING:
+            events.record(self.spool.layout, job_id, "kill-requested", why, now)
+            lifecycle.cancel(self.spool, job_id, why, now)
+        elif state in ON_NODE:
+            self._node_kill(job_id, state, now)
+
+    def descendants(self, job_id: str) -> list[str]:
+        """Children, grandchildren, ... of the job, each once, nearest first (from `children`)."""
+        seen, order = {job_id}, [job_id]
+        for one in order:
+            for child in self.spool.jobs.lines(one, "children"):
+                if child not in seen:
+                    seen.add(child)
+                    order.append(child)
+        return order[1:]
+
+    def _node_kill(self, job_id: str, state: State, now: float, event: str = "kill-requested") -> None:
+        """Ask the job's node to kill it; `event` names why in `events` (a user's kill, or
+        `evicting` for a node being unregistered, which does not mark its children killed)."""
         node = self.spool.jobs.get(job_id, "node")
         try:
             uri = self.spool.nodes.get(node)["uri"]
             self.clients.get(uri).control(job_id, "kill")
-            events.record(self.spool.layout, job_id, "kill-requested", f"sent to node {node}", now)
+            events.record(self.spool.layout, job_id, event, f"sent to node {node}", now)
         except NodeError as err:
             if state == State.STARTING:  # the node never confirmed it: nothing runs there
                 lifecycle.stop(self.spool, job_id, Result.KILLED, f"node {node} unreachable", now)
                 return
-            events.record(self.spool.layout, job_id, "kill-requested", f"node {node}: {err}", now)
+            events.record(self.spool.layout, job_id, event, f"node {node}: {err}", now)
 
     def update(self, job_id: str, now: float) -> dict:
         """Ask the job's node now and bring the record up to date."""
@@ -75,7 +94,7 @@ class Actions:
                 continue
             state = self.spool.jobs.state(job_id)
             if state in ON_NODE:
-                self._node_kill(job_id, state, now)
+                self._node_kill(job_id, state, now, "evicting")
             if self.spool.index.is_running(job_id):
                 lifecycle.requeue(self.spool, job_id, "evicted", f"node {node} unregistered", now)
 

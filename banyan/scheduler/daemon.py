@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-from watchdog.events import FileSystemEventHandler
+from watchdog.events import FileCreatedEvent, FileMovedEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .. import defaults
@@ -61,7 +61,8 @@ def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
     signal.signal(signal.SIGINT, on_signal)
     observer = Observer()
     for folder in (spool.layout.incoming, spool.layout.reports):
-        observer.schedule(_Wake(wake), folder, recursive=False)
+        observer.schedule(_Wake(wake), folder, recursive=False,  # arrivals only: a third of the events
+                          event_filter=[FileCreatedEvent, FileMovedEvent])
     observer.start()
     notifier = threading.Thread(target=Notifier(spool).run, args=(stop,), name="notifier", daemon=True)
     notifier.start()

@@ -81,7 +81,8 @@ class Follower:
         detail = f"exit-status {exit_status}" if exit_status is not None else ""
         if rec.get("signal"):
             detail += f" signal {rec['signal']}"
-        self.spool.jobs.put(job_id, "usage", rec.get("usage") or "")
+        if rec.get("usage"):
+            self.spool.jobs.put(job_id, "usage", rec["usage"])
         if rec.get("signal"):
             self.spool.jobs.put(job_id, "signal", rec["signal"])
         self.end_attempt(job_id, result, detail.strip(), now, exit_status)
@@ -118,16 +119,14 @@ class Follower:
         return self.settle(node, ids, self.ask(node, ids), now)
 
     def ask(self, node: str, ids: list[str]) -> tuple[dict, list[dict] | NodeError] | None:
-        """The node's records of `ids` (or its health, when it has none): network only."""
+        """The node's records of `ids` (an empty list is the heartbeat): network only."""
         try:
             info = self.spool.nodes.get(node)
         except NotFound:
             return None
         client = self.clients.get(info["uri"])
         try:
-            records = client.statuses(ids) if ids else []
-            if not ids:
-                client.health()
+            records = client.statuses(ids)  # with none, a cheap heartbeat (health scans the node)
         except NodeError as err:
             return info, err
         return info, records

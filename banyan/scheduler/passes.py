@@ -12,7 +12,8 @@ from ..spool import Spool
 from ..states import State
 from .follow import Follower
 from .intake import intake
-from .lifecycle import queue_seq, release_dependents
+from . import lifecycle
+from .lifecycle import queue_seq
 from .nodeclient import NodeClients
 from .place import Placer
 
@@ -52,8 +53,10 @@ class Scheduler:
         return report
 
     def recover(self, now: float) -> None:
-        """Mend what a crash between two steps left: index entries that disagree with `state`."""
+        """Mend what a crash between two steps left: index entries that disagree with `state`,
+        and dependents not yet judged after their dependency stopped."""
         spool = self.spool
+        lifecycle.finish_releases(spool, now)
         for job_id in spool.index.running():
             state = spool.jobs.get(job_id, "state")
             if state == State.QUEUED.value:  # crashed between the rename and `starting`
@@ -61,9 +64,7 @@ class Scheduler:
                 spool.index.enqueue(job_id, req["priority"], queue_seq(spool, job_id))
                 spool.index.remove_running(job_id)
             elif state not in ("starting", "running", "suspended"):
-                if state == State.STOPPED.value:  # crashed between `stopped` and the release
-                    release_dependents(spool, job_id, now)
-                spool.index.remove_running(job_id)
+                spool.index.remove_running(job_id)  # its dependents: `finish_releases` above
         if now - self._recovered_at < RECOVER_EVERY:
             return
         self._recovered_at = now

@@ -80,6 +80,19 @@ class Placer:
                 rooms[node].take(self.request(job_id)["resources"])
         return rooms
 
+    def array_tasks_placed(self) -> dict[str, int]:
+        """Array id → how many of its tasks with a `%N` limit are on a node (`running/`).
+
+        A task leaves `running/` only once the scheduler knows it stopped, so counting
+        there never lets more than N run at once, whatever the node says meanwhile.
+        """
+        counts: dict[str, int] = {}
+        for job_id in self.spool.index.running():
+            req = self.request(job_id)
+            if req.get("array_limit"):
+                counts[req["parent"]] = counts.get(req["parent"], 0) + 1
+        return counts
+
     def choose(self, req: dict, rooms: dict[str, Room], avoid: str | None = None) -> Room | None:
         """The up node with the most free cores that matches the `node` name or label;
         `avoid` (where the last attempt failed) only when no other node fits."""
@@ -97,6 +110,7 @@ class Placer:
         """Commit a placement for every queued job that fits, then send them, batched per node."""
         rooms = self.rooms()
         batches: dict[str, list[str]] = {}
+        arrays: dict[str, int] | None = None
         if any(r.state == "up" for r in rooms.values()):
             for name, job_id in self.spool.index.queued():
                 if not any(r.state == "up" and r.cores > 0 for r in rooms.values()):
@@ -106,6 +120,11 @@ class Placer:
                     self.spool.index.dequeue(job_id)  # a crash left the entry of a job that moved on
                     continue
                 req = self.request(job_id)
+                limit = req.get("array_limit")
+                if limit:
+                    arrays = self.array_tasks_placed() if arrays is None else arrays
+                    if arrays.get(req["parent"], 0) >= limit:
+                        continue
                 room = self.choose(req, rooms, self.spool.jobs.get(job_id, "node"))
                 if room is None:
                     self._note_unplaceable(job_id, req, rooms, now)
@@ -114,6 +133,8 @@ class Placer:
                 self._commit(name, job_id, room.name, now)
                 crash.point("place.committed")
                 batches.setdefault(room.name, []).append(job_id)
+                if limit:
+                    arrays[req["parent"]] = arrays.get(req["parent"], 0) + 1
         self.resend_starting(batches)
         placed = []
         for node, ids in batches.items():

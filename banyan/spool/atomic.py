@@ -65,6 +65,24 @@ def write_text(tmpdir: str, path: str, text: str, durable: bool = False) -> None
     write_bytes(tmpdir, path, text.encode(), durable)
 
 
+def write_staged(path: str, text: str) -> None:
+    """Write one value into a folder still being built in tmp/ (not yet renamed into place):
+    no reader can see it yet, so it needs no temp file and rename of its own, and the
+    folder's rename publishes every file at once (half the file operations of `write_text`)."""
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+    except OSError as err:
+        if err.errno in FULL:
+            raise no_space(err, path) from err
+        raise
+
+
 def read_text(path: str) -> str | None:
     """The value in `path` without its trailing newline, or None if there is no file."""
     try:

@@ -80,6 +80,17 @@ class Incoming:
     def has(self, job_id: str) -> bool:
         return os.path.lexists(self.layout.incoming_file(job_id))
 
+    def holder(self, job_id: str) -> str | None:
+        """The file that may hold `job_id`: its own, or that of a graph or array `<gid>.<name>`."""
+        if self.has(job_id):
+            return job_id
+        parts = job_id.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:cut])
+            if ids.valid(prefix) and self.has(prefix):
+                return prefix
+        return None
+
     def ids(self) -> list[str]:
         """Ids of files ready for intake, in `ls` order; dotfiles are writes in progress."""
         out = []

@@ -12,7 +12,7 @@ from .. import timefmt
 from ..errors import Conflict, NotFound
 from ..states import ALLOWED, State
 from . import events, ids
-from .atomic import append_line, read_text, tmp_name, write_text
+from .atomic import append_line, read_text, tmp_name, write_staged, write_text
 from .paths import ATTACHMENTS, Layout
 
 FIELDS = ("state", "status", "result", "exit-status", "node", "attempts", "created-at",
@@ -24,10 +24,11 @@ class Jobs:
         self.layout = layout
 
     def create(self, job_id: str, request: dict, state: State, now: float,
-               owner: str | None = None, files: str | None = None) -> bool:
+               owner: str | None = None, children: list[str] = (), files: str | None = None) -> bool:
         """Make the whole record at once; False if the job already exists (a repeated intake).
 
         `owner` is the name of the token that submitted it (SPEC §6), kept beside the request.
+        `children` are the jobs a graph or array made under this group, known before it exists.
         The archives in `files` are hard-linked in, so until intake removes the incoming
         copy a crash anywhere leaves them where the next try looks for them.
         """
@@ -38,11 +39,11 @@ class Jobs:
         stage = tmp_name(lay.tmp, final) + ".d"
         os.mkdir(stage)
         try:
-            w = lambda name, value: write_text(lay.tmp, os.path.join(stage, name), value)
+            w = lambda name, value: write_staged(os.path.join(stage, name), value)
             w("request.json", json.dumps(request, sort_keys=True))
             w("state", state.value)
             w("status", "unknown")
-            write_text(lay.tmp, os.path.join(stage, "result"), "")
+            w("result", "")
             w("attempts", "0")
             w("created-at", timefmt.iso(now))
             if request.get("parent"):
@@ -51,6 +52,8 @@ class Jobs:
                 w("owner", ids.check(owner, "owner"))
             if request.get("depends_on"):
                 w("depends-on", "\n".join(request["depends_on"]))
+            if children:
+                w("children", "\n".join(children))
             append_line(os.path.join(stage, "events"), f"{timefmt.iso(now)} submitted {state.value}")
             for name in ATTACHMENTS.values():
                 if files and os.path.isfile(os.path.join(files, name)):
@@ -65,10 +68,22 @@ class Jobs:
         return True
 
     def add_dependent(self, job_id: str, dependent: str) -> None:
-        """Note in `dependents` that `dependent` waits on `job_id` (once, even if repeated)."""
-        have = self.get(job_id, "dependents")
-        if have is None or dependent not in have.split("\n"):
-            append_line(self.layout.job_file(job_id, "dependents"), dependent)
+        """Note in `dependents` that `dependent` waits on `job_id`.
+
+        One append, without reading the file first, so a job with 10,000 dependents costs
+        10,000 appends, not a quadratic re-read; a repeated intake may write a line twice,
+        and `lines` reads each id once.
+        """
+        append_line(self.layout.job_file(job_id, "dependents"), dependent)
+
+    def add_child(self, job_id: str, child: str) -> None:
+        """Note in `children` that `child` was submitted by `job_id` (its `parent`)."""
+        append_line(self.layout.job_file(job_id, "children"), child)
+
+    def lines(self, job_id: str, field: str) -> list[str]:
+        """The ids listed in `depends-on`, `dependents` or `children`, each once, in file order."""
+        text = self.get(job_id, field)
+        return list(dict.fromkeys(x for x in text.split("\n") if x)) if text else []
 
     def count_events(self, job_id: str, event: str) -> int:
         """How many times `event` is in the job's log (the attempt number derives from it)."""
@@ -97,6 +112,9 @@ class Jobs:
     def ids(self) -> list[str]:
         """Every job id, sorted (ids the system makes sort in submission order)."""
         return sorted(n for n in os.listdir(self.layout.jobs) if not n.startswith("."))
+
+    def has(self, job_id: str, field: str) -> bool:
+        return os.path.exists(self.layout.job_file(job_id, field))
 
     def get(self, job_id: str, field: str) -> str | None:
         return read_text(self.layout.job_file(job_id, field))
@@ -127,8 +145,7 @@ class Jobs:
             if rec[key] not in (None, ""):
                 rec[key] = int(rec[key])
         rec["result"] = rec["result"] or None
-        deps = self.get(job_id, "depends-on")
-        rec["depends-on"] = deps.split("\n") if deps else []
+        rec["depends-on"] = self.lines(job_id, "depends-on")
         req = self.request(job_id)
         rec["name"] = req.get("name", "")
         rec["request"] = req

@@ -2,11 +2,14 @@
 
 import os
 import shutil
+import time
 
 from .. import timefmt
 from ..errors import NotFound
 from .atomic import read_text, tmp_name, write_text
 from .paths import Layout
+
+SEEN_EVERY = 1.0
 
 FIELDS = ("uri", "cores", "memory", "gpus", "labels", "state", "last-seen")
 NUMBERS = ("cores", "memory", "gpus")
@@ -15,6 +18,7 @@ NUMBERS = ("cores", "memory", "gpus")
 class Nodes:
     def __init__(self, layout: Layout):
         self.layout = layout
+        self._seen: dict[str, float] = {}
 
     def names(self) -> list[str]:
         return sorted(n for n in os.listdir(self.layout.nodes) if not n.startswith("."))
@@ -77,7 +81,13 @@ class Nodes:
         write_text(self.layout.tmp, self.layout.node_file(name, field), value)
 
     def seen(self, name: str, now: float | None = None) -> None:
+        """Record that the node answered; at most once a second per node and process, since
+        every report would otherwise rewrite the file (`node_timeout` counts in tens of s)."""
+        now = time.time() if now is None else now
+        if now - self._seen.get(name, 0.0) < SEEN_EVERY:
+            return
         self.set(name, "last-seen", timefmt.iso(now))
+        self._seen[name] = now
 
     def remove(self, name: str) -> None:
         """Unregister: rename the folder away first, so readers never see half a node."""

@@ -6,7 +6,8 @@ from . import ids
 
 FOLDERS = (
     "incoming", "rejected", "tmp", "scheduler", "scheduler/jobs", "scheduler/queue",
-    "scheduler/running", "scheduler/nodes", "scheduler/reports", "scheduler/notify", "processor",
+    "scheduler/running", "scheduler/releasing", "scheduler/nodes", "scheduler/reports", "scheduler/notify",
+    "processor",
     "processor/job", "auth", "auth/tokens",
 )
 
@@ -28,6 +29,7 @@ class Layout:
         self.jobs = j("scheduler", "jobs")
         self.queue = j("scheduler", "queue")
         self.running = j("scheduler", "running")
+        self.releasing = j("scheduler", "releasing")
         self.nodes = j("scheduler", "nodes")
         self.reports = j("scheduler", "reports")
         self.notify = j("scheduler", "notify")
@@ -68,6 +70,9 @@ class Layout:
 
     def running_entry(self, job_id: str) -> str:
         return os.path.join(self.running, ids.check(job_id))
+
+    def releasing_entry(self, job_id: str) -> str:
+        return os.path.join(self.releasing, ids.check(job_id))
 
     def job_link(self, job_id: str) -> str:
         """The target of queue/ and running/ entries, relative so the folder can move."""

@@ -13,7 +13,7 @@ import os
 import shutil
 
 from ..errors import NotFound
-from .atomic import append_line, read_text, tmp_name, write_text
+from .atomic import append_line, read_text, tmp_name, write_staged, write_text
 from .paths import Layout
 
 FIELDS = ("state", "status", "result", "pid", "exit-status", "signal", "started-at",
@@ -70,14 +70,13 @@ class ProcessorJobs:
         os.rename(stage, final)
 
     def _stage(self, final: str, request: dict, attempt: int) -> str:
-        tmp = self.layout.tmp
-        stage = tmp_name(tmp, final) + ".d"
+        stage = tmp_name(self.layout.tmp, final) + ".d"
         os.mkdir(stage)
         try:
-            write_text(tmp, os.path.join(stage, "request.json"), json.dumps(request, sort_keys=True))
-            write_text(tmp, os.path.join(stage, "attempt"), str(attempt))
-            write_text(tmp, os.path.join(stage, "status"), "unknown")
-            write_text(tmp, os.path.join(stage, "state"), "starting")
+            write_staged(os.path.join(stage, "request.json"), json.dumps(request, sort_keys=True))
+            write_staged(os.path.join(stage, "attempt"), str(attempt))
+            write_staged(os.path.join(stage, "status"), "unknown")
+            write_staged(os.path.join(stage, "state"), "starting")
             os.mkdir(os.path.join(stage, "work"))
             for name in ("log", "lock"):
                 open(os.path.join(stage, name), "ab").close()

@@ -1,4 +1,8 @@
-"""The index folders `queue/` and `running/`: symlinks to `../jobs/<id>`.
+"""The index folders `queue/`, `running/` and `releasing/`: symlinks to `../jobs/<id>`.
+
+`releasing/` holds the stopped jobs whose dependents are still being judged: an entry
+is made before the stop is committed and removed once every dependent has been judged,
+so a crash between the two is mended by the next pass.
 
 Queue entries are named `<inverted priority>-<sequence>-<id>`, so `ls queue/` is
 placement order: higher priority first, then first come, first served (huey's
@@ -43,8 +47,18 @@ class Index:
                 return name
         return None
 
-    def dequeue(self, job_id: str) -> bool:
-        """Remove the job's queue entry; False if it had none."""
+    def dequeue(self, job_id: str, name: str | None = None) -> bool:
+        """Remove the job's queue entry; False if it had none.
+
+        Given the entry's `name` (it follows from the job's priority and creation time),
+        this is one unlink; without it, or if that name is not there, a scan of `queue/`.
+        """
+        if name is not None:
+            try:
+                os.unlink(self.layout.queue_entry(name))
+                return True
+            except FileNotFoundError:
+                pass
         name = self.find_queued(job_id)
         if name is None:
             return False
@@ -73,5 +87,20 @@ class Index:
     def remove_running(self, job_id: str) -> None:
         try:
             os.unlink(self.layout.running_entry(job_id))
+        except FileNotFoundError:
+            pass
+
+    def mark_releasing(self, job_id: str) -> None:
+        try:
+            os.symlink(self.layout.job_link(job_id), self.layout.releasing_entry(job_id))
+        except FileExistsError:
+            pass
+
+    def releasing(self) -> list[str]:
+        return sorted(n for n in os.listdir(self.layout.releasing) if not n.startswith("."))
+
+    def released(self, job_id: str) -> None:
+        try:
+            os.unlink(self.layout.releasing_entry(job_id))
         except FileNotFoundError:
             pass
