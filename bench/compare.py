@@ -159,7 +159,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1000, help="N jobs per e2e run, Banyan and peers")
     ap.add_argument("--runs", type=int, default=3, help="runs per figure (medians)")
     ap.add_argument("--peers", default="ts,nq", help="ts,nq; 'none' for no peer")
-    ap.add_argument("--slurm", action="store_true", help="also Slurm, tuned (slurm_setup.sh; ~4 min)")
+    ap.add_argument("--slurm", action="store_true", help="also Slurm, tuned (~2 min with --slurm-jobs 40)")
     ap.add_argument("--slurm-jobs", type=int, default=100, help="N for Slurm (it runs ~2 jobs/s)")
     ap.add_argument("--cron-jobs", type=int, default=100,
                     help="N for cron passes (a pass per 2 jobs on 2 cores, ~0.5 s a pass)")
@@ -167,7 +167,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=5, help="per HTTP submit figure")
     ap.add_argument("--queued", type=int, default=1000, help="jobs the timed pass places")
     ap.add_argument("--finished", default="0,10000,100000", help="finished jobs before a timed pass")
-    ap.add_argument("--pass-runs", type=int, default=1, help="timed passes per size (each ~40 s)")
+    ap.add_argument("--pass-runs", type=int, default=1, help="timed passes per size (each 20-40 s)")
     ap.add_argument("--cgi-requests", type=int, default=50, help="GETs of each CGI script")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"some of {','.join(PARTS)}")
     args = ap.parse_args()
