@@ -6,7 +6,7 @@ import urllib.parse
 import bottle
 
 from .. import web
-from ..errors import BadRequest
+from ..errors import BadRequest, NotFound
 from ..request import memory_bytes
 from ..spool import Spool, ids
 
@@ -93,8 +93,8 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.post("/scheduler/nodes/<name>/report")
     def report(name):
-        ids.check(name, "node name")
-        spool.nodes.get(name)
+        if not spool.nodes.exists(ids.check(name, "node name")):
+            raise NotFound(f"no node {name}")
         data = web.json_body()
         jobs = data.get("jobs")
         if not isinstance(jobs, list):

@@ -10,6 +10,7 @@ from .atomic import read_text, tmp_name, write_text
 from .paths import Layout
 
 SEEN_EVERY = 1.0
+CACHE_SETTLE = 0.1
 
 FIELDS = ("uri", "cores", "memory", "gpus", "labels", "state", "last-seen")
 NUMBERS = ("cores", "memory", "gpus")
@@ -19,6 +20,7 @@ class Nodes:
     def __init__(self, layout: Layout):
         self.layout = layout
         self._seen: dict[str, float] = {}
+        self._cache: dict[str, tuple[tuple[int, int], dict]] = {}
 
     def names(self) -> list[str]:
         return sorted(n for n in os.listdir(self.layout.nodes) if not n.startswith("."))
@@ -56,8 +58,24 @@ class Nodes:
             self.register(node, now)
 
     def get(self, name: str) -> dict:
-        if not self.exists(name):
-            raise NotFound(f"no node {name}")
+        """The node's record. Read from its files, or from this process's copy when the
+        node's folder has not changed since (every write renames a file into it, which
+        moves the folder's mtime); a folder changed in the last CACHE_SETTLE seconds is
+        read afresh, since file times are only as fine as the kernel's clock tick."""
+        try:
+            st = os.stat(self.layout.node_dir(name))
+        except FileNotFoundError:
+            raise NotFound(f"no node {name}") from None
+        key = (st.st_ino, st.st_mtime_ns)
+        cached = self._cache.get(name)
+        if cached and cached[0] == key:
+            return dict(cached[1], labels=list(cached[1]["labels"]))
+        rec = self._read(name)
+        if time.time() - st.st_mtime > CACHE_SETTLE:
+            self._cache[name] = (key, rec)
+        return dict(rec, labels=list(rec["labels"]))
+
+    def _read(self, name: str) -> dict:
         rec: dict = {"name": name}
         for field in FIELDS:
             rec[field] = read_text(self.layout.node_file(name, field))
