@@ -12,7 +12,7 @@ script that only imports bottle, in the same run; and `banyan serve` under 4 cli
    one connection each, `--requests` times each. Ratio = median banyan / median bottle.
 3. Starts `banyan serve` and has `--clients` threads, each with one keep-alive
    connection, GET the same status for `--seconds`: requests/s in total.
-Prints one `RESULT` line per figure.
+Prints one `RESULT` line per figure (bench/harness.py's format).
 """
 
 import argparse
@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
 
 from frontends import Busybox, free_port, wait_listening  # noqa: E402
+from harness import load, note, percentile, report  # noqa: E402
 
 BOTTLE_CGI = """#!/usr/bin/env python3
 import bottle
@@ -71,10 +72,10 @@ def cgi_ratio(work: str, state: str, requests: int) -> None:
     finally:
         server.stop()
     m_ours, m_base = statistics.median(ours), statistics.median(base)
-    print(f"RESULT cgi_status_get_ms {m_ours * 1000:.1f} (p95 {sorted(ours)[int(len(ours) * .95)] * 1000:.1f}, "
-          f"{1 / m_ours:.1f} req/s, {requests} requests)")
-    print(f"RESULT cgi_import_bottle_ms {m_base * 1000:.1f} ({1 / m_base:.1f} req/s)")
-    print(f"RESULT cgi_ratio {m_ours / m_base:.2f} (target <= 1.3)")
+    report("banyan.cgi (busybox httpd)", "status GET", "ms", [m_ours * 1000])
+    report("bottle.cgi (busybox httpd)", "import bottle only", "ms", [m_base * 1000])
+    note(f"CGI: {requests} requests each; banyan.cgi p95 {percentile(ours, 0.95) * 1000:.1f} ms, "
+         f"{1 / m_ours:.1f} req/s; ratio {m_ours / m_base:.2f} (target <= 1.3)")
 
 
 def serve_rate(state: str, clients: int, seconds: float) -> None:
@@ -110,8 +111,7 @@ def serve_rate(state: str, clients: int, seconds: float) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    print(f"RESULT serve_status_req_per_s {sum(counts) / elapsed:.0f} ({clients} keep-alive clients, "
-          f"{elapsed:.1f} s)")
+    report("banyan serve", f"status GET c={clients}", "req/s", [sum(counts) / elapsed])
 
 
 def main() -> int:
@@ -130,7 +130,7 @@ def main() -> int:
         state = os.path.join(work, "state")
         from banyan.spool import Spool
         Spool(state)
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus", flush=True)
+        note(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {load()}")
         cgi_ratio(work, state, args.requests)
         serve_rate(state, args.clients, args.seconds)
     finally:

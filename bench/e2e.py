@@ -1,169 +1,124 @@
 #!/usr/bin/env python3
-"""End-to-end figures for `banyan up`: submit rate, jobs/s, submit→start latency.
+"""End-to-end jobs/s and submit→start latency, through `banyan up` and through cron passes.
 
-    python3 bench/e2e.py [--jobs 1000] [--clients 1] [--runs 3]
+    python3 bench/e2e.py [--jobs 1000] [--cron-jobs 100] [--runs 3] [--modes up,cron]
 
-Starts a real `banyan up` on 127.0.0.1 in a temporary folder for each run, and:
-1. submits N `true` jobs over HTTP from `--clients` threads, each with one keep-alive
-   connection (a client that starts once, like a script would; curl's own start-up,
-   8 ms here, would otherwise be the figure), and waits until every job has stopped:
-   submit rate = N / submit time, end-to-end = N / (first submit → last job stopped);
-2. on the idle system, submits 20 jobs one at a time, each `date +%s.%N` (the job
-   records its own start), and prints the p50/p95 of submit → first instruction.
-Prints one `RESULT` line per figure (median of the runs, every run in brackets).
+up:   a real `banyan up` (API, scheduler daemon, local processor) in a fresh state folder
+      per run. One keep-alive HTTP client submits N `true` jobs while they run; the bench
+      polls the state folder until incoming/, queue/ and running/ are empty, and checks
+      every job stopped `good`. end-to-end = N / (first submit → last job stopped); submit
+      = N / submit time. Then, on the idle system, 20 jobs one at a time, each
+      `date +%s.%N` (the job records its own start in its log): submit → start p50, p95.
+cron: `banyan serve` + `banyan processor --scheduler` (registered, heartbeating), no
+      scheduler daemon: the bench runs `banyan scheduler --once` processes back to back
+      while a client submits N `true` jobs (--cron-jobs: each pass places at most as many
+      jobs as the node has free cores, so a pass per 2 jobs here).
+Prints RESULT lines (median of the runs, every run in brackets).
 """
 
 import argparse
-import http.client
 import json
-import os
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from harness import (Service, State, banyan, free_port, load, note, nodes, once, percentile,
+                     post_many, report)
+
+DATE_JOB = json.dumps({"commands": [{"exec": ["date", "+%s.%N"]}]}).encode()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def up(state: State) -> tuple[Service, int]:
+    port = free_port()
+    svc = Service(banyan(state.root, "up", "--listen", f"127.0.0.1:{port}"), state.log("up.log"))
+    return svc.wait(lambda: nodes(port)), port
 
 
-class System:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="banyan-bench-")
-        self.state = os.path.join(self.dir, "state")
-        self.port = free_port()
-        env = dict(os.environ, PYTHONPATH=ROOT)
-        self.log = open(os.path.join(self.dir, "up.log"), "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "banyan", "--state", self.state, "up", "--listen",
-             f"127.0.0.1:{self.port}"], env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if self.get("/scheduler/nodes")["nodes"]:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("banyan up did not answer within 30 s")
-            time.sleep(0.05)
-
-    def conn(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-
-    def get(self, path: str) -> dict:
-        c = self.conn()
-        try:
-            c.request("GET", path)
-            return json.loads(c.getresponse().read())
-        finally:
-            c.close()
-
-    def pending(self) -> int:
-        s = os.path.join(self.state, "scheduler")
-        return sum(len(os.listdir(p)) for p in (os.path.join(self.state, "incoming"),
-                                                 os.path.join(s, "queue"), os.path.join(s, "running")))
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def submit_many(system: System, n: int, clients: int, body: bytes) -> list[tuple[str, float]]:
-    out: list[tuple[str, float]] = []
-    lock = threading.Lock()
-    counts = [n // clients + (1 if i < n % clients else 0) for i in range(clients)]
-
-    def worker(k: int):
-        c = system.conn()
-        mine = []
-        for _ in range(k):
-            t = time.time()
-            c.request("POST", "/scheduler/jobs/new", body, {"Content-Type": "application/json"})
-            resp = c.getresponse()
-            data = resp.read()
-            if resp.status != 201:
-                raise SystemExit(f"submit answered {resp.status}: {data!r}")
-            mine.append((json.loads(data)["request_id"], t))
-        c.close()
-        with lock:
-            out.extend(mine)
-
-    threads = [threading.Thread(target=worker, args=(k,)) for k in counts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
-
-
-def throughput(n: int, clients: int) -> tuple[float, float]:
-    system = System()
+def daemon_run(n: int, samples: int) -> tuple[float, float, list[float]]:
+    """(submit rate, end-to-end rate, latencies in ms) of one fresh `banyan up`."""
+    state = State()
+    svc, port = up(state)
     try:
-        body = json.dumps({"commands": [{"exec": ["true"]}]}).encode()
         t0 = time.monotonic()
-        submit_many(system, n, clients, body)
+        ids = [i for i, _ in post_many(port, n, 1)]
         t1 = time.monotonic()
-        while system.pending():
-            time.sleep(0.005)
-        t2 = time.monotonic()
-        return n / (t1 - t0), n / (t2 - t0)
-    finally:
-        system.stop()
-
-
-def latency(samples: int = 20) -> list[float]:
-    system = System()
-    try:
-        body = json.dumps({"commands": [{"exec": ["date", "+%s.%N"]}]}).encode()
-        out = []
+        t2 = state.wait_idle(timeout=max(120, n))
+        state.check_good(ids)
+        lat = []
         for _ in range(samples):
-            (job_id, t), = submit_many(system, 1, 1, body)
-            log = os.path.join(system.state, "processor", "job", job_id, "log")
-            while system.pending():
-                time.sleep(0.002)
-            with open(log) as f:
-                out.append((float(f.read().strip()) - t) * 1000)
-        return out
+            (job_id, sent), = post_many(port, 1, 1, DATE_JOB)
+            state.wait_idle(timeout=30)
+            lat.append((float(state.cat("processor", "job", job_id, "log")) - sent) * 1000)
+        return n / (t1 - t0), n / (t2 - t0), lat
     finally:
-        system.stop()
+        svc.stop()
+        state.remove()
 
 
-def result(what: str, runs: list[float], unit: str) -> None:
-    shown = " ".join(f"{r:.1f}" for r in runs)
-    print(f"RESULT banyan up  {what:<28} median={statistics.median(runs):<9.1f} {unit:<6} runs=[{shown}]",
-          flush=True)
+def cron_run(n: int) -> tuple[float, int]:
+    """(end-to-end rate, passes) with `scheduler --once` passes run back to back."""
+    state = State()
+    port, pport = free_port(), free_port()
+    api = Service(banyan(state.root, "serve", "--listen", f"127.0.0.1:{port}"), state.log("api.log"))
+    proc = Service(banyan(state.root, "processor", "--listen", f"127.0.0.1:{pport}", "--name", "local",
+                          "--scheduler", f"http://127.0.0.1:{port}"), state.log("processor.log"))
+    passes = 0
+
+    def one_pass() -> None:
+        nonlocal passes
+        once(state.root)
+        passes += 1
+
+    try:
+        api.wait(lambda: nodes(port))
+        ids: list[str] = []
+        submitter = threading.Thread(target=lambda: ids.extend(i for i, _ in post_many(port, n, 1)))
+        t0 = time.monotonic()
+        submitter.start()
+        while submitter.is_alive() or len(ids) < n:
+            one_pass()
+            if not submitter.is_alive() and len(ids) < n:
+                raise RuntimeError("the submitting client failed")
+        t1 = state.wait_idle(timeout=max(300, 3 * n), between=one_pass)
+        state.check_good(ids)
+        return n / (t1 - t0), passes
+    finally:
+        proc.stop()
+        api.stop()
+        state.remove()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=1000)
-    ap.add_argument("--clients", type=int, default=1)
+    ap.add_argument("--cron-jobs", type=int, default=100)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--samples", type=int, default=20, help="latency samples per run")
+    ap.add_argument("--modes", default="up,cron")
     args = ap.parse_args()
-    subs, e2es, p50s, p95s = [], [], [], []
-    for _ in range(args.runs):
-        sub, e2e = throughput(args.jobs, args.clients)
-        subs.append(sub)
-        e2es.append(e2e)
-        lat = sorted(latency())
-        p50s.append(statistics.median(lat))
-        p95s.append(lat[int(0.95 * (len(lat) - 1))])
-    result(f"submit (c={args.clients})", subs, "jobs/s")
-    result("end-to-end", e2es, "jobs/s")
-    result("submit→start p50", p50s, "ms")
-    result("submit→start p95", p95s, "ms")
+    modes = args.modes.split(",")
+    if "up" in modes:
+        note(f"banyan up: N={args.jobs}, runs={args.runs}, load {load()}")
+        subs, e2es, p50s, p95s = [], [], [], []
+        for _ in range(args.runs):
+            sub, e2e, lat = daemon_run(args.jobs, args.samples)
+            subs.append(sub)
+            e2es.append(e2e)
+            p50s.append(statistics.median(lat))
+            p95s.append(percentile(lat, 0.95))
+        report("banyan up", "submit (jobs run too)", "jobs/s", subs)
+        report("banyan up", "end-to-end", "jobs/s", e2es)
+        report("banyan up", "submit->start p50", "ms", p50s)
+        report("banyan up", "submit->start p95", "ms", p95s)
+    if "cron" in modes:
+        note(f"banyan cron passes: N={args.cron_jobs}, runs={args.runs}, load {load()}")
+        rates, passes = [], []
+        for _ in range(args.runs):
+            rate, count = cron_run(args.cron_jobs)
+            rates.append(rate)
+            passes.append(count)
+        report("banyan scheduler --once", "end-to-end", "jobs/s", rates)
+        report("banyan scheduler --once", "passes", "passes", passes)
 
 
 if __name__ == "__main__":
