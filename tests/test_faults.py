@@ -73,7 +73,7 @@ def status(up: Up, job_id: str) -> dict:
     return get(f"{up.url}/scheduler/jobs/{job_id}/status")
 
 
-def on(up: Up, job_id: str, state: str, node: str | None = None, timeout: float = 20) -> dict:
+def on(up: Up, job_id: str, state: str, node: str | None = None, timeout: float = 45) -> dict:
     def check():
         st = status(up, job_id)
         return st["state"] == state and (node is None or st["node"] == node) and st
@@ -90,7 +90,7 @@ def test_silent_node_loses_its_job_which_is_retried_elsewhere_and_the_stale_copy
     assert "attempt-lost node unreachable" in events
     assert fast_up.cat("scheduler", "nodes", "n2", "state") == "down\n"
     os.kill(n2.proc.pid, signal.SIGCONT)
-    wait_until(lambda: n2.record(job_id)["result"] == "killed", what="the stale copy to be killed")
+    wait_until(lambda: n2.record(job_id)["result"] == "killed", timeout=30, what="the stale copy to be killed")
     assert "stale-killed attempt 1 on node n2" in fast_up.cat("scheduler", "jobs", job_id, "events")
     st = on(fast_up, job_id, "stopped", "local")
     assert (st["result"], fast_up.cat("scheduler", "jobs", job_id, "attempts")) == ("success", "2\n")
@@ -104,7 +104,8 @@ def test_lost_job_not_retried_is_adopted_with_its_real_outcome_when_its_node_ret
     st = on(fast_up, job_id, "stopped", "n2")
     assert st["result"] == "lost"
     os.kill(n2.proc.pid, signal.SIGCONT)
-    wait_until(lambda: "adopted" in fast_up.cat("scheduler", "jobs", job_id, "events"), what="adoption")
+    wait_until(lambda: "adopted" in fast_up.cat("scheduler", "jobs", job_id, "events"), timeout=30,
+               what="adoption")
     st = wait_until(lambda: (s := status(fast_up, job_id))["result"] == "success" and s,
                     timeout=20, what="its real end")
     assert st["state"] == "stopped" and st["status"] == "good"
