@@ -98,7 +98,7 @@ def test_silent_node_loses_its_job_which_is_retried_elsewhere_and_the_stale_copy
 
 
 def test_lost_job_not_retried_is_adopted_with_its_real_outcome_when_its_node_returns(fast_up, n2):
-    job_id = submit(fast_up, commands=[{"shell": "sleep 8; echo done"}])
+    job_id = submit(fast_up, commands=[{"shell": "sleep 15; echo done"}])
     on(fast_up, job_id, "running", "n2")
     os.kill(n2.proc.pid, signal.SIGSTOP)
     st = on(fast_up, job_id, "stopped", "n2")
