@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,7 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
 
 from frontends import Busybox, free_port, wait_listening  # noqa: E402
-from harness import load, note, percentile, report  # noqa: E402
+from harness import load, note, percentile, rate, report  # noqa: E402
 
 BOTTLE_CGI = """#!/usr/bin/env python3
 import bottle
@@ -89,29 +88,11 @@ def serve_rate(state: str, clients: int, seconds: float) -> None:
         conn.request("GET", "/scheduler/jobs?limit=1")
         job_id = json.loads(conn.getresponse().read())["jobs"][0]["id"]
         path = f"/scheduler/jobs/{job_id}/status"
-        counts = [0] * clients
-        stop = time.monotonic() + seconds
-
-        def client(i: int) -> None:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            while time.monotonic() < stop:
-                c.request("GET", path)
-                r = c.getresponse()
-                r.read()
-                assert r.status == 200
-                counts[i] += 1
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-        t0 = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - t0
+        per_second = rate(port, seconds, clients, "GET", path, None, want=200)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    report("banyan serve", f"status GET c={clients}", "req/s", [sum(counts) / elapsed])
+    report("banyan serve", f"status GET c={clients}", "req/s", [per_second])
 
 
 def main() -> int:

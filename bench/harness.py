@@ -155,22 +155,24 @@ def post_many(port: int, n: int, clients: int, body: bytes = TRUE_JOB,
     return out
 
 
-def post_for(port: int, seconds: float, clients: int, body: bytes = TRUE_JOB,
-             path: str = "/scheduler/jobs/new") -> float:
-    """Requests/s of `clients` keep-alive clients POSTing `body` for `seconds`; every answer 201."""
+def rate(port: int, seconds: float, clients: int, method: str = "POST",
+         path: str = "/scheduler/jobs/new", body: bytes | None = TRUE_JOB, want: int = 201) -> float:
+    """Requests/s of `clients` keep-alive clients sending `method path` for `seconds`;
+    every answer must be `want`."""
     counts = [0] * clients
     errors: list[str] = []
     stop = time.monotonic() + seconds
+    headers = {"Content-Type": "application/json"} if body else {}
 
     def client(i: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
             while time.monotonic() < stop:
-                conn.request("POST", path, body, {"Content-Type": "application/json"})
+                conn.request(method, path, body, headers)
                 resp = conn.getresponse()
                 data = resp.read()
-                if resp.status != 201:
-                    raise RuntimeError(f"POST {path} answered {resp.status}: {data[:200]!r}")
+                if resp.status != want:
+                    raise RuntimeError(f"{method} {path} answered {resp.status}: {data[:200]!r}")
                 counts[i] += 1
         except Exception as err:
             errors.append(str(err))

@@ -15,7 +15,7 @@ import argparse
 import os
 import time
 
-from harness import PY, Service, State, answers, banyan, free_port, load, note, post_for, report
+from harness import PY, Service, State, answers, banyan, free_port, load, note, rate, report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -34,7 +34,7 @@ def one_run(seconds: float, clients: list[int], bare_first: bool) -> dict[tuple[
         for c in clients:
             for name, p in (order[::-1] if bare_first else order):
                 time.sleep(0.2)  # let the previous load's fsyncs settle
-                out[name, c] = post_for(p, seconds, c)
+                out[name, c] = rate(p, seconds, c)
         return out
     finally:
         api.stop()

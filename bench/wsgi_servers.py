@@ -17,10 +17,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import free_port, rate  # noqa: E402
 
 SERVE = {
     "waitress": "import waitress; waitress.serve(app, host='127.0.0.1', port=PORT, threads=8, _quiet=True)",
@@ -32,11 +34,6 @@ SERVE = {
 APP = ("import sys; sys.path.insert(0, ROOT)\nfrom banyan.api.app import make_app\n"
        "from banyan.spool import Spool\napp = make_app(Spool(STATE))\n")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(server: str, state: str, port: int) -> subprocess.Popen:
@@ -61,30 +58,6 @@ def start(server: str, state: str, port: int) -> subprocess.Popen:
     raise SystemExit(f"{server} did not start")
 
 
-def drive(port: int, method: str, path: str, body: bytes | None, clients: int, seconds: float) -> float:
-    counts = [0] * clients
-    stop = time.monotonic() + seconds
-
-    def client(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        headers = {"Content-Type": "application/json"} if body else {}
-        while time.monotonic() < stop:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-            assert resp.status < 300, resp.status
-            counts[i] += 1
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts) / (time.monotonic() - t0)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=5)
@@ -106,8 +79,9 @@ def main() -> None:
                     for label, method, path, body in (
                             ("status GET", "GET", f"/scheduler/jobs/{job_id}/status", None),
                             ("submit POST", "POST", "/scheduler/jobs/new", job)):
-                        rate = drive(port, method, path, body, clients, args.seconds)
-                        print(f"RESULT {server:9} {label:12} c={clients}  {rate:8.0f} req/s", flush=True)
+                        per_second = rate(port, args.seconds, clients, method, path, body,
+                                          want=201 if method == "POST" else 200)
+                        print(f"RESULT {server:9} {label:12} c={clients}  {per_second:8.0f} req/s", flush=True)
             finally:
                 proc.terminate()
                 proc.wait()

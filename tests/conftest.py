@@ -116,6 +116,20 @@ def split_code(out: subprocess.CompletedProcess) -> tuple[str, int]:
 
 
 @pytest.fixture
+def spool(tmp_path):
+    """A fresh state folder, for in-process tests."""
+    from banyan.spool import Spool
+    return Spool(str(tmp_path / "state"))
+
+
+@pytest.fixture
+def app(spool):
+    """The API app on that folder, called in-process (tests/wsgi_client.py)."""
+    from banyan.api import make_app
+    return make_app(spool)
+
+
+@pytest.fixture
 def up(tmp_path):
     need("curl")
     system = Up(str(tmp_path / "state"), free_port())

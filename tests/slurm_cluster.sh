@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # slurm_cluster.sh start|stop|status - a one-node Slurm cluster on 127.0.0.1, as
 # root, inside a container/VM without systemd and without a usable cgroup setup.
-# The tested recipe of the peer benchmarks (slurm_setup.sh there); the Slurm tests'
-# fixture (tests/slurm_fixture.py) runs it with free ports and KillWait=1.
+# Used by the Slurm tests' fixture (tests/slurm_fixture.py: free ports, KillWait=1)
+# and by the peer benchmark bench/peers/slurm_bench.sh.
 # Everything Slurm writes lives under $SLURM_DIR (default /tmp/banyan-slurm);
 # clients find it through SLURM_CONF:  . $SLURM_DIR/env  (or export SLURM_CONF=...).
 #

@@ -16,11 +16,6 @@ from banyan.spool import Spool
 JOB = {"commands": [{"exec": ["true"]}]}
 
 
-@pytest.fixture
-def spool(tmp_path):
-    return Spool(str(tmp_path / "state"))
-
-
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 

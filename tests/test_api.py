@@ -6,21 +6,10 @@ import os
 import pytest
 from wsgi_client import call
 
-from banyan.api import make_app
 from banyan.scheduler.passes import Scheduler
 from banyan.spool import Spool
 
 JOB = {"commands": [{"exec": ["echo", "hi"]}]}
-
-
-@pytest.fixture
-def spool(tmp_path):
-    return Spool(str(tmp_path / "state"))
-
-
-@pytest.fixture
-def app(spool):
-    return make_app(spool)
 
 
 def assert_no_partial(spool: Spool, jobs: int = 0) -> None:

@@ -8,24 +8,12 @@ import pytest
 from wsgi_client import call
 
 from banyan import arrays
-from banyan.api import make_app
 from banyan.errors import BadRequest
 from banyan.scheduler import lifecycle
 from banyan.scheduler.passes import Scheduler
-from banyan.spool import Spool
 from banyan.states import Result
 
 JOB = {"commands": [{"exec": ["true"]}]}
-
-
-@pytest.fixture
-def spool(tmp_path):
-    return Spool(str(tmp_path / "state"))
-
-
-@pytest.fixture
-def app(spool):
-    return make_app(spool)
 
 
 def post(app, body, want=201):

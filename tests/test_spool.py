@@ -10,14 +10,8 @@ import pytest
 
 from banyan.errors import NoSpace
 from banyan.scheduler.passes import Scheduler
-from banyan.spool import Spool
 from banyan.spool.atomic import append_line, read_text, write_text
 from banyan.spool.lock import try_hold
-
-
-@pytest.fixture
-def spool(tmp_path):
-    return Spool(str(tmp_path / "state"))
 
 
 def test_write_is_one_line_and_leaves_no_temp(spool):

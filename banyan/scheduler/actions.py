@@ -104,7 +104,8 @@ class Actions:
             state = self.spool.jobs.state(job_id)
             if state not in (State.QUEUED, State.WAITING):
                 raise Conflict(f"job {job_id} is {state.value}: only a queued or waiting job can be held")
-            self.spool.index.dequeue(job_id)
+            if state == State.QUEUED:
+                self.spool.index.dequeue(job_id, lifecycle.queue_entry(self.spool, job_id))
             self.spool.jobs.transition(job_id, State.HELD, "held", "by request", now)
         return self.spool.jobs.record(job_id)
 

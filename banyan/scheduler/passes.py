@@ -18,7 +18,7 @@ from .nodeclient import NodeClients
 from .place import Placer
 
 RECOVER_EVERY = 60.0
-"""Seconds between full recovery scans of `queue/` in a long-running daemon."""
+"""Seconds between cleanups of `tmp/` and orphaned `incoming/` files in a long-running daemon."""
 
 
 @dataclass
@@ -69,7 +69,4 @@ class Scheduler:
             return
         self._recovered_at = now
         spool.clean_tmp(now=now)
-        spool.incoming.clean_orphans(now)
-        for _, job_id in spool.index.queued():
-            if spool.jobs.get(job_id, "state") != State.QUEUED.value:
-                spool.index.dequeue(job_id)
+        spool.incoming.clean_orphans(now)  # stale queue entries are dropped by placement

@@ -117,7 +117,7 @@ class Placer:
                     if self.request(job_id)["resources"]["cores"] > 0:
                         break
                 if self.spool.jobs.get(job_id, "state") != State.QUEUED.value:
-                    self.spool.index.dequeue(job_id)  # a crash left the entry of a job that moved on
+                    self.spool.index.dequeue(job_id, name)  # a crash left the entry of a job that moved on
                     continue
                 req = self.request(job_id)
                 limit = req.get("array_limit")

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Slurm (Debian slurm-wlm 22.05): one node (localhost, 2 CPUs) started by
-# slurm_setup.sh; jobs are `sbatch --wrap=true`, each taking 1 CPU.
+# tests/slurm_cluster.sh; jobs are `sbatch --wrap=true`, each taking 1 CPU.
 #   RUNS=3 bash slurm_bench.sh                    # all three variants (~20 min)
 #   VARIANTS=tuned128 N=1000 bash slurm_bench.sh  # one of them
 #
 # Variants (N is cut where a run would take many minutes: see the knobs):
 #   stock     slurm.conf defaults (sched/backfill, batch_sched_delay=3 s,
 #             MinJobAge=300): 2 slots.                    N=${N_STOCK:-30}
-#   tuned     SLURM_TUNED=1 of slurm_setup.sh (sched/builtin,
+#   tuned     SLURM_TUNED=1 of tests/slurm_cluster.sh (sched/builtin,
 #             batch_sched_delay=0, MinJobAge=2): 2 slots.  N=${N_TUNED:-100}
 #   tuned128  tuned, and the partition OverSubscribe=FORCE:64: 128 job slots
 #             on the same 2 CPUs (what a Slurm user would do for tiny jobs). N=$N
@@ -22,7 +22,7 @@ N_ALL=$N
 export SLURM_DIR=$WORK/slurm
 export SLURM_CONF=$SLURM_DIR/etc/slurm.conf
 OUT=$WORK/slurm-out
-trap 'cd /; bash "$HERE/slurm_setup.sh" stop >/dev/null 2>&1 || true' EXIT
+trap 'cd /; bash "$HERE/../../tests/slurm_cluster.sh" stop >/dev/null 2>&1 || true' EXIT
 trap 'exit 130' INT TERM
 
 active() { squeue -h -t PD,R,CG,CF -o %i | wc -l; }
@@ -51,7 +51,7 @@ for variant in $VARIANTS; do
   phases=${PHASES:-$phases}   # PHASES="e2e latency": what bench/compare.py needs
   # MaxJobCount: the stock MinJobAge (300 s) keeps every finished job in memory.
   SLURM_TUNED=$tuned SLURM_PART_EXTRA=$part SLURM_EXTRA=MaxJobCount=100000 \
-    bash "$HERE/slurm_setup.sh" start
+    bash "$HERE/../../tests/slurm_cluster.sh" start
   mkdir -p "$OUT"; find "$OUT" -mindepth 1 -delete; cd "$OUT"
   name="slurm $variant"
   declare -A R=()
@@ -94,5 +94,5 @@ for variant in $VARIANTS; do
   [ -z "${R[array_e2e]:-}" ]    || report "$name" "array end-to-end"       jobs/s ${R[array_e2e]}
   [ -z "${R[latency]:-}" ]      || report "$name" "start latency (med 10)" ms     ${R[latency]}
   [ -z "${R[lat_all]:-}" ]      || echo "# $name: every latency sample (ms):${R[lat_all]}"
-  cd /; bash "$HERE/slurm_setup.sh" stop
+  cd /; bash "$HERE/../../tests/slurm_cluster.sh" stop
 done
