@@ -19,6 +19,13 @@ MAX_ATTEMPTS = 1
 TMP_MAX_AGE = 36 * 3600.0
 """Seconds before a leftover in state/tmp/ is removed; Maildir's clean() uses 36 h too."""
 
+BACKLOG = 1.0
+"""How much a node may hold beyond what it runs, as a multiple of its size: with 1, a
+2-core node runs 2 one-core jobs and keeps 2 more waiting, which it starts the moment a
+core frees (no round trip through the scheduler). 0 sends only what runs at once, like
+Slurm; more suits floods of short jobs, less keeps long ones free to go to a node that
+frees up later."""
+
 TICK = 2.0
 """Seconds between daemon passes when no file event wakes it: the safety net for lost events."""
 

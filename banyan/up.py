@@ -60,7 +60,7 @@ def wait_http(url: str, timeout: float) -> bool:
 
 
 def run(state_dir: str, host: str = "127.0.0.1", port: int = 8080,
-        node_timeout: float = defaults.NODE_TIMEOUT) -> int:
+        node_timeout: float = defaults.NODE_TIMEOUT, backlog: float = defaults.BACKLOG) -> int:
     if not port_free(host, port):
         print(f"banyan: cannot listen on {host}:{port}: address in use", file=sys.stderr)
         return 4
@@ -76,7 +76,7 @@ def run(state_dir: str, host: str = "127.0.0.1", port: int = 8080,
     commands = {
         "processor": base + ["processor", "--listen", f"127.0.0.1:{pport}", "--name", "local",
                              "--scheduler", api_url],
-        "scheduler": base + ["scheduler", "--node-timeout", str(node_timeout)],
+        "scheduler": base + ["scheduler", "--node-timeout", str(node_timeout), "--backlog", str(backlog)],
         "api": base + ["serve", "--listen", f"{host}:{port}"],
     }
     children: dict[str, subprocess.Popen] = {}

@@ -85,7 +85,8 @@ def test_silent_node_loses_its_job_which_is_retried_elsewhere_and_the_stale_copy
                     max_attempts=2)
     on(fast_up, job_id, "running", "n2")
     os.kill(n2.proc.pid, signal.SIGSTOP)  # the processor stops answering; its job runs on
-    st = on(fast_up, job_id, "running", "local")
+    wait_until(lambda: (s := status(fast_up, job_id))["node"] == "local" and s["state"] in ("running", "stopped"),
+               timeout=45, what="the retry on local (it ends at once there)")
     events = fast_up.cat("scheduler", "jobs", job_id, "events")
     assert "attempt-lost node unreachable" in events
     assert fast_up.cat("scheduler", "nodes", "n2", "state") == "down\n"
@@ -182,3 +183,18 @@ def test_full_disk_answers_507_leaves_nothing_and_recovers(small_disk):
         assert on(up, job_id, "stopped")["status"] == "good"
     finally:
         up.stop()
+
+
+def test_a_node_is_sent_its_size_times_one_plus_backlog_and_the_rest_stays_queued(fast_up, tmp_path):
+    one = Node(fast_up, tmp_path, name="one", cores=1)
+    try:
+        post(f"{fast_up.url}/scheduler/nodes/local/drain")
+        ids = [submit(fast_up, commands=[{"shell": "sleep 1"}]) for _ in range(4)]
+        wait_until(lambda: any(status(fast_up, j)["state"] == "running" for j in ids), what="a job to run")
+        now = [status(fast_up, j) for j in ids]
+        assert sorted(s["state"] for s in now) == ["queued", "queued", "running", "starting"]
+        assert [s["node"] for s in now if s["state"] != "queued"] == ["one", "one"]
+        for job_id in ids:  # each starts as the one before ends: one core
+            assert on(fast_up, job_id, "stopped", "one", timeout=30)["result"] == "success"
+    finally:
+        one.close()

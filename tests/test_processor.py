@@ -23,8 +23,10 @@ OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class Processor:
     def __init__(self, state: str, backend: str = "local", env: dict | None = None,
-                 scheduler: str = "http://127.0.0.1:9", name: str = "p1", start: bool = True):
+                 scheduler: str = "http://127.0.0.1:9", name: str = "p1", start: bool = True,
+                 args: tuple = ()):
         self.state = state
+        self.args = args
         self.backend = backend
         self.env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
         self.scheduler = scheduler
@@ -39,7 +41,7 @@ class Processor:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "banyan", "--state", self.state, "processor",
              "--listen", f"127.0.0.1:{self.port}", "--name", self.name, "--url", self.scheduler,
-             "--backend", self.backend],
+             "--backend", self.backend, *self.args],
             env=self.env, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_until(lambda: self.call("GET", "/processor/health")[0] == 200, timeout=20,
                    what="processor to answer")
@@ -256,3 +258,48 @@ def test_suspended_time_does_not_count_against_the_timeout(node):
     node.call("POST", "/processor/job/st/continue")
     st = node.stopped("st")
     assert st["result"] == "success"  # 2.7 s of wall time, 1.2 s of running time
+
+
+def test_a_node_holds_what_it_cannot_start_yet_and_starts_it_when_a_core_frees(tmp_path):
+    node = Processor(str(tmp_path / "state"), args=("--cores", "1"))
+    try:
+        for job_id in ("w1", "w2", "w3"):
+            node.new(job_id, commands=sh("sleep 0.5"))
+        wait_until(lambda: node.cat("w1", "pid"), what="w1 to start")
+        assert [node.status(j)["state"] for j in ("w2", "w3")] == ["starting", "starting"]
+        killed = node.call("POST", "/processor/job/w3/kill")[1]
+        assert (killed["state"], killed["result"], killed["status"]) == ("stopped", "killed", "error")
+        assert node.cat("w3", "log") == "banyan: killed before it started\n"
+        first, second = node.stopped("w1"), node.stopped("w2")
+        assert (first["result"], second["result"]) == ("success", "success")
+        assert second["started-at"] >= first["finished-at"]  # one core: one job at a time
+        assert node.cat("w3", "pid") is None and node.cat("w3", "started-at") is None
+    finally:
+        node.kill_group()
+
+
+def test_waiting_jobs_survive_kill_9_of_the_processor_and_start_after_it(tmp_path):
+    node = Processor(str(tmp_path / "state"), args=("--cores", "1"))
+    node.new("r1", commands=sh("sleep 1"))
+    node.new("r2", commands=sh("echo second"))
+    wait_until(lambda: node.cat("r1", "pid"), what="r1 to start")
+    node.kill_group()
+    node.start()  # r1 still runs: r2 waits for its core, then runs once
+    try:
+        assert node.status("r2")["state"] == "starting"
+        first, second = node.stopped("r1"), node.stopped("r2")
+        assert second["started-at"] >= first["finished-at"]
+        assert node.cat("r2", "log") == "second\n"
+    finally:
+        node.kill_group()
+
+
+def test_a_supervisor_process_runs_one_attempt_after_another(local_node):
+    node = local_node
+    node.new("s1", commands=[{"exec": [sys.executable, "-c", "sum(range(10 ** 7))"]}])
+    node.stopped("s1")
+    node.new("s2", commands=sh("true"))
+    node.stopped("s2")
+    assert node.cat("s1", "supervisor") == node.cat("s2", "supervisor")  # no fork per job
+    cpu = [float(node.cat(j, "usage").split()[1]) for j in ("s1", "s2")]
+    assert cpu[0] >= 0.1 and cpu[1] < 0.05  # each attempt's own CPU, not the process's total

@@ -61,7 +61,7 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
         cores = web.whole("cores", 1, 0, 1 << 20)
         memory = memory_bytes(bottle.request.query.get("memory", "0"))
         from ..scheduler.place import Placer
-        rooms = Placer(spool, actions.clients).rooms()
+        rooms = Placer(spool, actions.clients, backlog=0).rooms()  # room to start now
         need = {"cores": cores, "memory": memory, "gpus": 0}
         free = [r.name for r in rooms.values() if r.state == "up" and r.fits(need)]
         return listing([spool.nodes.get(name) for name in free])

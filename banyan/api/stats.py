@@ -26,7 +26,7 @@ def compute(spool: Spool, now: float) -> dict:
         by_state[state] = by_state.get(state, 0) + 1
     from ..scheduler.nodeclient import NodeClients
     from ..scheduler.place import Placer
-    rooms = Placer(spool, NodeClients()).rooms()
+    rooms = Placer(spool, NodeClients(), backlog=0).rooms()  # free now, without the backlog
     by_node = {}
     for node in spool.nodes.all():
         room = rooms[node["name"]]

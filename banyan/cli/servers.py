@@ -10,6 +10,7 @@ def add(sub, common) -> None:
     p = sub.add_parser("up", parents=[common], help="scheduler + local processor + API, all in one")
     p.add_argument("--listen", default="127.0.0.1:8080", help="API address (HOST:PORT)")
     p.add_argument("--node-timeout", type=float, default=defaults.NODE_TIMEOUT)
+    backlog_option(p)
     ca_option(p)
     p.set_defaults(func=up)
 
@@ -21,6 +22,7 @@ def add(sub, common) -> None:
     p = sub.add_parser("scheduler", parents=[common], help="scheduler daemon, or one pass with --once")
     p.add_argument("--once", action="store_true", help="one pass, then exit (for cron)")
     p.add_argument("--node-timeout", type=float, default=defaults.NODE_TIMEOUT)
+    backlog_option(p)
     ca_option(p)
     p.set_defaults(func=scheduler)
 
@@ -57,6 +59,12 @@ def tls_options(p) -> None:
     ca_option(p)
 
 
+def backlog_option(p) -> None:
+    p.add_argument("--backlog", type=float, default=defaults.BACKLOG,
+                   help="jobs a node may hold waiting to start, as a multiple of its size "
+                        f"(default {defaults.BACKLOG:g}; 0: only what it can start at once)")
+
+
 def use_cafile(args) -> None:
     """--cafile goes to the environment, so child processes and every client see it."""
     if args.cafile:
@@ -67,7 +75,7 @@ def up(args) -> int:
     from ..up import run
     use_cafile(args)
     host, port = parse_listen(args.listen)
-    return run(args.state, host, port, node_timeout=args.node_timeout)
+    return run(args.state, host, port, node_timeout=args.node_timeout, backlog=args.backlog)
 
 
 def serve(args) -> int:
@@ -80,7 +88,7 @@ def serve(args) -> int:
 def scheduler(args) -> int:
     from ..scheduler.daemon import run
     use_cafile(args)
-    return run(args.state, once=args.once, node_timeout=args.node_timeout)
+    return run(args.state, once=args.once, node_timeout=args.node_timeout, backlog=args.backlog)
 
 
 def processor(args) -> int:

@@ -1,31 +1,48 @@
-"""Start supervisors fast: a small single-threaded process forks one per job attempt.
+"""Start supervisors fast: a small single-threaded process hands each job attempt to one.
 
-Starting a fresh Python per job costs ~40 ms of CPU; a fork of a process that has
-already imported everything costs ~1 ms. The fork server is forked from the processor
-before any thread starts (forking a threaded process is unsafe), reads job ids from a
-pipe, and exits when the processor goes (end of file). Each supervisor calls setsid,
-so it is in no process group of the processor and survives `kill -9 -<pgid>`.
+Starting a fresh Python per job costs ~40 ms of CPU, and even a fork of a process that
+has imported everything costs 2–3 ms here (the page tables, then a copy of every page
+the child writes). So supervisor processes are reused, as Apache's prefork workers
+and HTCondor's claimed slots are: a supervisor that has finished an attempt says so
+on a shared pipe and waits on its own pipe for the next; the fork server forks a new
+one only when none is free, and retires the ones idle for `IDLE_MAX`. A supervisor
+still runs one attempt at a time, holding that attempt's lock, so killing it loses
+that attempt only.
+
+The fork server is forked from the processor before any thread starts (forking a
+threaded process is unsafe), reads job ids from a pipe, and exits when the processor
+goes (end of file); its supervisors then finish their attempts and exit. Each
+supervisor calls setsid, so it is in no process group of the processor and survives
+`kill -9 -<pgid>`.
 """
 
 import os
+import select
 import signal
 import sys
 import threading
+import time
 
 from ..spool.procjobs import ProcessorJobs
+from .reporter import Reporter
 from .supervise import Supervisor
+
+IDLE_MAX = 5.0
+"""Seconds a free supervisor waits for another attempt before the fork server retires it."""
 
 
 class Launcher:
     def __init__(self, jobs: ProcessorJobs, node: str, scheduler_url: str | None,
-                 banyan_url: str | None, token: str | None):
+                 banyan_url: str | None, token: str | None, reporter: Reporter):
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(w)
+            reporter.forked()
+            report_fd = reporter.fd
             try:
-                _serve(r, lambda job_id: Supervisor(jobs, job_id, node, scheduler_url,
-                                                    banyan_url, token).run())
+                _serve(r, report_fd, lambda job_id: Supervisor(jobs, job_id, node, scheduler_url,
+                                                               banyan_url, token, report_fd).run())
             finally:
                 os._exit(0)
         os.close(r)
@@ -39,34 +56,114 @@ class Launcher:
             os.write(self._w, job_id.encode() + b"\n")
 
 
-def _serve(r: int, supervise) -> None:
-    """The fork server's loop: one fork per line until the processor closes the pipe."""
+def _serve(r: int, report_fd: int, supervise) -> None:
+    """The fork server's loop: each job id to a free supervisor, or to a new one."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    with os.fdopen(r, "rb", buffering=0) as pipe:
-        buffered = b""
-        while chunk := pipe.read(65536):
-            buffered += chunk
-            *lines, buffered = buffered.split(b"\n")
+    free_r, free_w = os.pipe()  # supervisors write their pid here when they are free
+    idle: dict[int, tuple[int, float]] = {}  # pid → (its job pipe, free since), in order
+    buffered = {r: b"", free_r: b""}
+    while True:
+        ready, _, _ = select.select([r, free_r], [], [], IDLE_MAX)
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if fd == r and not chunk:
+                return  # the processor is gone: close every pipe by exiting
+            buffered[fd] += chunk
+            *lines, buffered[fd] = buffered[fd].split(b"\n")
             for line in lines:
-                if os.fork() == 0:
-                    _child(line.decode(), supervise)
+                if fd == free_r:
+                    _note_free(int(line), idle)
+                else:
+                    _hand(line, idle, (free_w, report_fd), supervise)
+        _retire(idle, time.monotonic() - IDLE_MAX)
 
 
-def _child(job_id: str, supervise) -> None:
+def _note_free(pid: int, idle: dict) -> None:
+    job_w = _job_pipes.get(pid)
+    if job_w is not None:
+        idle[pid] = (job_w, time.monotonic())
+
+
+def _hand(line: bytes, idle: dict, keep: tuple[int, int], supervise) -> None:
+    """Give one job id to the supervisor free the shortest time (its pages are warm)."""
+    while idle:
+        pid = next(reversed(idle))
+        job_w, _ = idle.pop(pid)
+        try:
+            os.write(job_w, line + b"\n")
+            return
+        except BrokenPipeError:  # it died while free
+            _close(pid)
+    job_r, job_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(job_w)
+        _child(line.decode(), job_r, *keep, supervise)
+    os.close(job_r)
+    _job_pipes[pid] = job_w
+
+
+def _retire(idle: dict, before: float) -> None:
+    """Close the pipes of supervisors free since `before` (end of file: they exit), and of
+    those that died busy (killed: they will never say they are free)."""
+    for pid, (_, since) in list(idle.items()):
+        if since < before:
+            del idle[pid]
+            _close(pid)
+    for pid in [p for p in _job_pipes if p not in idle]:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            _close(pid)
+
+
+def _close(pid: int) -> None:
+    os.close(_job_pipes.pop(pid))
+
+
+_job_pipes: dict[int, int] = {}
+"""The fork server's end of each living supervisor's job pipe."""
+
+
+def _child(job_id: str, job_r: int, free_w: int, report_fd: int, supervise) -> None:
+    """A supervisor: run attempts one after another until its job pipe closes."""
     code = 0
     try:
         os.setsid()
         for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
+        for fd in list(_job_pipes.values()):
+            os.close(fd)  # the other supervisors' pipes: theirs to see closed
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        os.closerange(3, 65536)
-        supervise(job_id)
+        low = 3
+        for fd in sorted({job_r, free_w, report_fd}):
+            os.closerange(low, fd)
+            low = fd + 1
+        os.closerange(low, 65536)
+        pid = str(os.getpid()).encode() + b"\n"
+        with os.fdopen(job_r, "rb", buffering=0) as jobs:
+            while job_id:
+                supervise(job_id)
+                try:
+                    os.write(free_w, pid)
+                except OSError:  # the fork server is gone: no next attempt will come
+                    return
+                job_id = _read_line(jobs)
     except BaseException:  # noqa: BLE001 - a supervisor must never return into the fork server loop
         code = 1
     finally:
         sys.stdout.flush()
         os._exit(code)
+
+
+def _read_line(pipe) -> str:
+    """The next job id, or "" at end of file. Lines are short and written whole, so
+    reading byte by byte costs little and never takes a second line's bytes."""
+    out = b""
+    while (byte := pipe.read(1)) not in (b"", b"\n"):
+        out += byte
+    return out.decode() if byte == b"\n" else ""

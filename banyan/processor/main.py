@@ -33,8 +33,11 @@ def run(state_dir: str, host: str, port: int, *, name: str = "local",
     else:
         from .backends.local import LocalBackend
         from .launcher import Launcher
-        launcher = Launcher(spool.processor, name, scheduler_url, scheduler_url, token)  # before any thread
-        chosen = LocalBackend(spool.processor, launcher)
+        from .reporter import Reporter
+        reporter = Reporter(name, scheduler_url, token)
+        launcher = Launcher(spool.processor, name, scheduler_url, scheduler_url, token, reporter)  # before any thread
+        chosen = LocalBackend(spool.processor, launcher, reporter, cores, memory, gpus)
+        reporter.start(chosen.ended, chosen.tick)
     launched = chosen.recover()
     if launched:
         print(f"banyan processor: launched {launched} attempts left unstarted", file=sys.stderr)

@@ -1,8 +1,9 @@
 """The supervisor of one job attempt: runs its commands, enforces its limits, records its end.
 
-One process per attempt, in its own session, so it outlives a processor killed with
--9 together with its whole process group (nq and Slurm's slurmstepd do the same). It
-holds the attempt's lock for its whole life and is the only writer of the attempt's
+A process of its own, in its own session, so it outlives a processor killed with -9
+together with its whole process group (nq and Slurm's slurmstepd do the same); the
+process runs one attempt at a time and may be reused for the next (launcher.py). It
+holds the attempt's lock while it runs it and is the only writer of the attempt's
 `state` after `starting`; the processor asks it to kill, suspend or continue by
 writing `control` and sending SIGUSR1 (Postfix's master wakes its children the same
 way: a flag on disk, a signal to look at it).
@@ -16,8 +17,8 @@ import subprocess
 import time
 
 from .. import defaults, timefmt
-from ..spool.procjobs import ProcessorJobs
-from . import attach, proctree, report
+from ..spool.procjobs import FIELDS, INTEGERS, ProcessorJobs
+from . import attach, proctree, reporter
 
 SAMPLE_EVERY = 1.0
 """Seconds between usage samples of a running tree."""
@@ -29,42 +30,68 @@ most jobs of a busy queue are that short, and a sample costs a write."""
 
 class Supervisor:
     def __init__(self, jobs: ProcessorJobs, job_id: str, node: str, scheduler_url: str | None,
-                 banyan_url: str | None, token: str | None):
+                 banyan_url: str | None, token: str | None, report_fd: int):
         self.jobs = jobs
         self.id = job_id
         self.node = node
         self.scheduler_url = scheduler_url
         self.banyan_url = banyan_url
         self.token = token
+        self.report_fd = report_fd
+        """The processor's pipe for the attempt's start and end (reporter.py)."""
         self.suspended = 0.0
         """When the job was suspended (monotonic seconds), or 0 while it runs."""
         self.deadline: float | None = None
         self.kill_reason: str | None = None
         self.peak_rss = 0
+        self.told_start = False
+        self.record: dict = {}
+        """What this supervisor wrote, as `ProcessorJobs.record` reads it back: its report
+        is built from it instead of a dozen reads of files it wrote itself."""
 
     def run(self) -> None:
-        """Run the attempt unless another supervisor has it or it already ran."""
+        """Run the attempt unless another supervisor has it or it already ran. The process
+        may run more attempts after this one (launcher.py), so all it opened is closed."""
         lock = self.jobs.hold(self.id)
         if lock is None:
             return
-        if self.jobs.get(self.id, "state") != "starting":
-            return
-        request = self.jobs.request(self.id)
-        self.jobs.put(self.id, "supervisor", os.getpid())
-        self.wake_r = self._wake_on_signals()
-        self.jobs.put(self.id, "started-at", timefmt.iso(time.time()))
-        self.jobs.put(self.id, "state", "running")
-        result, exit_status, signame = self._run_commands(request)
-        self._finish(result, exit_status, signame)
-        report.send(self.jobs, self.id, self.node, self.scheduler_url, self.token)
+        try:
+            if self.jobs.get(self.id, "state") == "starting":
+                self._run()
+        finally:
+            os.close(lock)
 
-    def _wake_on_signals(self) -> int:
+    def _run(self) -> None:
+        request = self.jobs.request(self.id)
+        self.record = {f: None for f in FIELDS} | {"id": self.id, "status": "unknown"}
+        self.record["attempt"] = int(self.jobs.get(self.id, "attempt") or 1)
+        self.jobs.put(self.id, "supervisor", os.getpid())
+        self.used_before = _children_cpu()
+        self.wake_r, wake_w = self._wake_on_signals()
+        try:
+            self._put("started-at", timefmt.iso(time.time()))
+            self._put("state", "running")
+            result, exit_status, signame = self._run_commands(request)
+            self._finish(result, exit_status, signame)
+        finally:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.close(self.wake_r)
+            os.close(wake_w)
+        self.record["progress"] = self.jobs.get(self.id, "progress")  # the job may have written it
+        reporter.hand(self.report_fd, self.record, self.node, self.scheduler_url, self.token)
+
+    def _put(self, field: str, value: object) -> None:
+        self.jobs.put(self.id, field, value)
+        self.record[field] = value if field in INTEGERS else str(value)
+
+    def _wake_on_signals(self) -> tuple[int, int]:
         """SIGUSR1 (look at `control`) and SIGTERM (kill me) wake the wait via a self-pipe."""
         r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(w)
         signal.signal(signal.SIGUSR1, lambda *_: None)
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "kill_reason", "killed"))
-        return r
+        return r, w
 
     def _environment(self, request: dict) -> dict:
         env = {"PATH": defaults.PATH, "HOME": os.environ.get("HOME", "/"), "LANG": "C.UTF-8"}
@@ -103,7 +130,11 @@ class Supervisor:
                 except OSError as err:
                     self.jobs.log_line(self.id, f"cannot run {argv[0]!r}: {err.strerror}")
                     return "failure", 126 if isinstance(err, PermissionError) else 127, None
-                self.jobs.put(self.id, "pid", proc.pid)
+                self._put("pid", proc.pid)
+                if not self.told_start:  # once its first command runs, not to slow its start
+                    self.told_start = True  # (the scheduler's poll learns it too, if need be)
+                    reporter.hand(self.report_fd, self.record, self.node, self.scheduler_url,
+                                  self.token, alone=False)
                 code = self._wait(proc, grace)
                 if self.kill_reason:
                     return self.kill_reason, *_status(code)
@@ -163,30 +194,36 @@ class Supervisor:
         elif pid and wanted == "suspend" and not self.suspended and not self.kill_reason:
             proctree.send(pid, signal.SIGSTOP)
             self.suspended = time.monotonic()
-            self.jobs.put(self.id, "state", "suspended")
+            self._put("state", "suspended")
         elif pid and wanted == "continue" and self.suspended:
             proctree.send(pid, signal.SIGCONT)
             if self.deadline:
                 self.deadline += time.monotonic() - self.suspended
             self.suspended = 0.0
-            self.jobs.put(self.id, "state", "running")
+            self._put("state", "running")
 
     def _sample(self, pid: int) -> None:
         rss, cpu = proctree.sample(pid)
         self.peak_rss = max(self.peak_rss, rss)
-        self.jobs.put(self.id, "usage", f"{self.peak_rss} {cpu:.2f}")
+        self._put("usage", f"{self.peak_rss} {cpu:.2f}")
 
     def _finish(self, result: str, exit_status: int | None, signame: str | None) -> None:
-        used = resource.getrusage(resource.RUSAGE_CHILDREN)  # its ru_maxrss counts pre-exec forks
-        self.jobs.put(self.id, "usage", f"{self.peak_rss} {used.ru_utime + used.ru_stime:.2f}")
+        self._put("usage", f"{self.peak_rss} {_children_cpu() - self.used_before:.2f}")
         if exit_status is not None:
-            self.jobs.put(self.id, "exit-status", exit_status)
+            self._put("exit-status", exit_status)
         if signame:
-            self.jobs.put(self.id, "signal", signame)
-        self.jobs.put(self.id, "result", result)
-        self.jobs.put(self.id, "status", "good" if result == "success" else "error")
-        self.jobs.put(self.id, "finished-at", timefmt.iso(time.time()))
-        self.jobs.put(self.id, "state", "stopped")
+            self._put("signal", signame)
+        self._put("result", result)
+        self._put("status", "good" if result == "success" else "error")
+        self._put("finished-at", timefmt.iso(time.time()))
+        self._put("state", "stopped")
+
+
+def _children_cpu() -> float:
+    """CPU seconds of every command this process has waited for (its ru_maxrss would count
+    the pre-exec forks, so the peak comes from samples instead)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def _status(code: int) -> tuple[int, str | None]:

@@ -33,10 +33,11 @@ class Scheduler:
     """Holds what survives between passes of one process: node connections, cached requests."""
 
     def __init__(self, spool: Spool, node_timeout: float = defaults.NODE_TIMEOUT,
-                 tick: float = defaults.TICK, token: str | None = None):
+                 tick: float = defaults.TICK, token: str | None = None,
+                 backlog: float = defaults.BACKLOG):
         self.spool = spool
         self.clients = NodeClients(token)
-        self.placer = Placer(spool, self.clients)
+        self.placer = Placer(spool, self.clients, backlog)
         self.follower = Follower(spool, self.clients, self.placer, node_timeout, tick)
         self._recovered_at = 0.0
 
@@ -45,10 +46,11 @@ class Scheduler:
         t0 = time.perf_counter()
         now = time.time() if now is None else now
         report = PassReport()
-        self.recover(now)
-        report.taken = intake(self.spool, now)
-        report.finished = self.follower.read_reports(now) + self.follower.poll(now)
-        report.placed = self.placer.place(now)
+        with self.spool.jobs.memo():
+            self.recover(now)
+            report.taken = intake(self.spool, now)
+            report.finished = self.follower.read_reports(now) + self.follower.poll(now)
+            report.placed = self.placer.place(now)
         report.seconds = time.perf_counter() - t0
         return report
 

@@ -1,14 +1,19 @@
 """Placement: queued jobs, in `ls queue/` order, onto nodes that are up and have room.
 
+A node's room is its size times 1 + `backlog` (defaults.BACKLOG) less what its placed
+jobs hold: the node starts what waits there as its cores free up. Nodes with free
+cores are chosen first.
+
 Crash order for one job: write `attempts` and `node`, rename its entry from queue/
-to running/ (the commit), write `state` starting, send it to the node, write
-`state` running. A `starting` job is (re)sent on every pass until the node confirms;
-the processor is idempotent on (request_id, attempt), so a resend never runs it twice.
+to running/ (the commit), write `state` starting, send it to the node. The job stays
+`starting` until the node says it runs (its report, or the answer to a poll). A
+`starting` job the node has not accepted is (re)sent on every pass; the processor is
+idempotent on (request_id, attempt), so a resend never runs it twice.
 """
 
 from dataclasses import dataclass, field
 
-from .. import crash, timefmt
+from .. import crash, defaults, timefmt
 from ..errors import NotFound
 from ..spool import Spool, events
 from ..states import State
@@ -34,7 +39,8 @@ class Room:
 
     def fits(self, res: dict) -> bool:
         return (res["cores"] <= self.cores and res["gpus"] <= self.gpus
-                and (self.total["memory"] == 0 or res["memory"] <= self.memory))
+                and (self.total["memory"] == 0 or res["memory"] <= self.memory)
+                and self.could_ever_fit(res))
 
     def could_ever_fit(self, res: dict) -> bool:
         t = self.total
@@ -50,10 +56,13 @@ class Room:
 class Placer:
     """Keeps the requests it has read (they never change) so a daemon pass reads each once."""
 
-    def __init__(self, spool: Spool, clients: NodeClients):
+    def __init__(self, spool: Spool, clients: NodeClients, backlog: float = defaults.BACKLOG):
         self.spool = spool
         self.clients = clients
+        self.backlog = backlog
         self._requests: dict[str, dict] = {}
+        self._accepted: dict[str, int] = {}
+        """Job id → the attempt its node has accepted (it waits there to start): not resent."""
         self._unplaceable_noted: set[str] = set()
         self._send_failures_noted: set[tuple[str, str]] = set()
 
@@ -65,15 +74,17 @@ class Placer:
 
     def forget(self, job_id: str) -> None:
         self._requests.pop(job_id, None)
+        self._accepted.pop(job_id, None)
 
     def rooms(self) -> dict[str, Room]:
-        """Free capacity of every `up` node: its size less what its running jobs hold."""
+        """Room on every node: its size with the backlog, less what its placed jobs hold."""
         rooms = {}
+        scale = 1 + self.backlog
         for node in self.spool.nodes.all():
             total = {"cores": node["cores"], "memory": node["memory"], "gpus": node["gpus"]}
             rooms[node["name"]] = Room(node["name"], node["uri"], set(node["labels"]),
-                                       total["cores"], total["memory"], total["gpus"],
-                                       node["state"], total)
+                                       int(total["cores"] * scale), int(total["memory"] * scale),
+                                       int(total["gpus"] * scale), node["state"], total)
         for job_id in self.spool.index.running():
             node = self.spool.jobs.get(job_id, "node")
             if node in rooms:
@@ -155,6 +166,8 @@ class Placer:
         for job_id in self.spool.index.running():
             if job_id in queued or self.spool.jobs.get(job_id, "state") != State.STARTING.value:
                 continue
+            if self._accepted.get(job_id) == int(self.spool.jobs.get(job_id, "attempts") or 0):
+                continue
             node = self.spool.jobs.get(job_id, "node")
             if node:
                 batches.setdefault(node, []).append(job_id)
@@ -179,12 +192,15 @@ class Placer:
             if "error" in answer:
                 lifecycle.requeue(self.spool, job_id, "refused", f"node {node}: {answer['error']}", now)
                 continue
-            self.confirm(job_id, answer, now)
+            if answer.get("state") in ("running", "suspended", "stopped"):
+                self.confirm(job_id, answer, now)  # a resend: it started meanwhile
+            else:
+                self._accepted[job_id] = int(answer.get("attempt") or 0)
             placed.append(job_id)
         return placed
 
     def confirm(self, job_id: str, record: dict, now: float) -> None:
-        """The node has the job: `running` from now (or from the node's own start time)."""
+        """The node runs the job: `running` from its start time on the node (or now)."""
         if self.spool.jobs.get(job_id, "state") != State.STARTING.value:
             return
         started = record.get("started-at") or timefmt.iso(now)

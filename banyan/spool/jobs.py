@@ -7,6 +7,7 @@ sees either no job or a complete one. `transition` is the only writer of `state`
 import json
 import os
 import shutil
+from contextlib import contextmanager
 
 from .. import timefmt
 from ..errors import Conflict, NotFound
@@ -17,11 +18,31 @@ from .paths import ATTACHMENTS, Layout
 
 FIELDS = ("state", "status", "result", "exit-status", "node", "attempts", "created-at",
           "started-at", "finished-at", "parent", "progress", "owner")
+MEMO_FIELDS = ("state", "node", "attempts")
+"""The fields a pass reads for every job on a node, several times over."""
 
 
 class Jobs:
     def __init__(self, layout: Layout):
         self.layout = layout
+        self._memo: dict[tuple[str, str], str | None] | None = None
+
+    @contextmanager
+    def memo(self):
+        """Within one pass, read each job's `state`, `node` and `attempts` once. Only for a
+        holder of the pass lock: every other writer of a record takes that lock too, and
+        this object's own writes keep the memo true."""
+        self._memo = {}
+        try:
+            yield
+        finally:
+            self._memo = None
+
+    def _forget(self, job_id: str) -> None:
+        memo = self._memo
+        if memo is not None:
+            for field in MEMO_FIELDS:
+                memo.pop((job_id, field), None)
 
     def create(self, job_id: str, request: dict, state: State, now: float,
                owner: str | None = None, children: list[str] = (), files: str | None = None) -> bool:
@@ -36,6 +57,7 @@ class Jobs:
         final = lay.job_dir(job_id)
         if os.path.isdir(final):
             return False
+        self._forget(job_id)
         stage = tmp_name(lay.tmp, final) + ".d"
         os.mkdir(stage)
         try:
@@ -103,6 +125,7 @@ class Jobs:
     def remove(self, job_id: str) -> None:
         """Delete the record: renamed into tmp/ first, so a reader sees the whole job or none."""
         gone = tmp_name(self.layout.tmp, self.layout.job_dir(job_id)) + ".gc"
+        self._forget(job_id)
         os.rename(self.layout.job_dir(job_id), gone)
         shutil.rmtree(gone, ignore_errors=True)
 
@@ -117,9 +140,18 @@ class Jobs:
         return os.path.exists(self.layout.job_file(job_id, field))
 
     def get(self, job_id: str, field: str) -> str | None:
-        return read_text(self.layout.job_file(job_id, field))
+        memo = self._memo  # one reference: the notifier thread may read while a pass ends
+        if memo is None or field not in MEMO_FIELDS:
+            return read_text(self.layout.job_file(job_id, field))
+        key = (job_id, field)
+        if key not in memo:
+            memo[key] = read_text(self.layout.job_file(job_id, field))
+        return memo[key]
 
     def put(self, job_id: str, field: str, value: object) -> None:
+        memo = self._memo
+        if memo is not None:
+            memo.pop((job_id, field), None)  # a failed write leaves nothing assumed
         write_text(self.layout.tmp, self.layout.job_file(job_id, field), str(value))
 
     def request(self, job_id: str) -> dict:

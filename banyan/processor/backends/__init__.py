@@ -33,7 +33,7 @@ class Backend:
         if self.jobs.create(job_id, job, attempt):
             crash.point("processor.created")
             self.launch(job_id)
-            return self.record(job_id)
+            return self.created(job_id, attempt)
         known = int(self.jobs.get(job_id, "attempt") or 0)
         if known > attempt:
             raise Conflict(f"job {job_id} is already at attempt {known}")
@@ -48,6 +48,10 @@ class Backend:
     def launch(self, job_id: str) -> None:
         """Start the attempt whose folder was just made (state `starting`)."""
         raise NotImplementedError
+
+    def created(self, job_id: str, attempt: int) -> dict:
+        """The record of an attempt this request just made and launched."""
+        return self.record(job_id)
 
     def launched(self, job_id: str) -> bool:
         """True once `launch` has taken the current attempt, so a repeated request need not."""

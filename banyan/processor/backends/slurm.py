@@ -246,7 +246,7 @@ class SlurmBackend(Backend):
                 traceback.print_exc()
                 continue
             for job_id in ended:
-                report.send(self.jobs, job_id, self.node, self.scheduler_url, self.token)
+                report.send([self.jobs.record(job_id)], self.node, self.scheduler_url, self.token)
 
     def follow(self) -> list[str]:
         """One look at Slurm for every active attempt; the ids that stopped."""

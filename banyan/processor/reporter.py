@@ -1,0 +1,82 @@
+"""Supervisors tell the processor when an attempt starts and ends; it reports to the
+scheduler in batches, and starts what waits for the cores an end frees (slots.py).
+
+Supervisors write each record (one JSON line, under PIPE_BUF so it is written whole) to
+a pipe the processor made before it forked the fork server; a thread of the processor
+reads what has gathered and POSTs it as one report, the last record of each job only.
+While one POST is on its way the next records gather in the pipe, so the batches grow
+with the load and a record on an idle node goes at once. A supervisor whose processor
+is gone (the pipe has no reader) or whose pipe is full reports its end alone, as before
+(report.py); a report lost with a processor that died is made good by the scheduler's
+poll, and the cores of an end the processor never heard of by its `tick`.
+"""
+
+import json
+import os
+import select
+import threading
+from typing import Callable
+
+from . import report
+
+PIPE_BUF = select.PIPE_BUF
+MAX_BATCH = 500
+"""Records per POST, so a report stays far below the API's body limit."""
+TICK = 1.0
+"""Seconds between two looks for ends the pipe did not bring."""
+
+
+class Reporter:
+    def __init__(self, node: str, scheduler_url: str | None, token: str | None):
+        self.node = node
+        self.scheduler_url = scheduler_url
+        self.token = token
+        self._r, self.fd = os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(self.fd, False)  # a full pipe sends the supervisor's report directly
+
+    def forked(self) -> None:
+        """In the fork server: only supervisors write here, and only the processor reads."""
+        os.close(self._r)
+
+    def tell(self, record: dict) -> None:
+        """A record the processor itself wrote (an attempt killed while it waited)."""
+        hand(self.fd, record, self.node, self.scheduler_url, self.token)
+
+    def start(self, ended: Callable[[str], None], tick: Callable[[], None]) -> None:
+        """After the fork server is forked (it must not inherit a thread): call `ended`
+        with the id of each attempt that stops, `tick` every TICK seconds."""
+        threading.Thread(target=self._run, args=(ended, tick), name="reporter", daemon=True).start()
+
+    def _run(self, ended, tick) -> None:
+        buffered = b""
+        while True:
+            ready, _, _ = select.select([self._r], [], [], TICK)
+            if not ready:
+                tick()
+                continue
+            *lines, buffered = (buffered + os.read(self._r, 65536)).split(b"\n")
+            latest: dict[str, dict] = {}
+            for line in lines:
+                record = json.loads(line)
+                latest.pop(record["id"], None)  # keep the order of the last records
+                latest[record["id"]] = record
+                if record["state"] == "stopped":
+                    ended(record["id"])
+            records = list(latest.values())
+            for i in range(0, len(records), MAX_BATCH):
+                report.send(records[i:i + MAX_BATCH], self.node, self.scheduler_url, self.token)
+
+
+def hand(fd: int | None, record: dict, node: str, scheduler_url: str | None, token: str | None,
+         alone: bool = True) -> None:
+    """A supervisor's record of its attempt: through the processor, or else (with `alone`)
+    straight to the scheduler."""
+    line = json.dumps(record).encode() + b"\n"
+    if fd is not None and len(line) <= PIPE_BUF:
+        try:
+            os.write(fd, line)
+            return
+        except OSError:  # no reader (the processor restarted) or a full pipe
+            pass
+    if alone:
+        report.send([record], node, scheduler_url, token)

@@ -1,0 +1,72 @@
+"""The node's cores, memory and gpus, and the attempts waiting on the node for them.
+
+The scheduler may send a node more than it can run at once (its backlog, see the
+scheduler's placement), so that a core that frees up starts the next attempt at once
+instead of after a round trip through the scheduler (HTCondor reuses a claimed slot
+for the same reason). Attempts start first come, first served, each when its
+resources fit in what the running ones leave free.
+"""
+
+import threading
+from collections import OrderedDict
+
+
+class Slots:
+    def __init__(self, capacity: dict):
+        self.capacity = {k: capacity[k] for k in ("cores", "memory", "gpus")}
+        self._waiting: OrderedDict[str, dict] = OrderedDict()
+        self._holding: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, job_id: str, resources: dict) -> None:
+        with self._lock:
+            if job_id not in self._holding:
+                self._waiting.setdefault(job_id, resources)
+
+    def hold(self, job_id: str, resources: dict) -> None:
+        """Count an attempt that runs already (found at start)."""
+        with self._lock:
+            self._waiting.pop(job_id, None)
+            self._holding[job_id] = resources
+
+    def take(self) -> list[str]:
+        """The waiting attempts that may start now, in order; they hold their resources."""
+        started = []
+        with self._lock:
+            free = dict(self.capacity)
+            for res in self._holding.values():
+                for k in free:
+                    free[k] -= res[k]
+            for job_id, res in self._waiting.items():
+                if not self._fits(res, free):
+                    break
+                for k in free:
+                    free[k] -= res[k]
+                started.append(job_id)
+            for job_id in started:
+                self._holding[job_id] = self._waiting.pop(job_id)
+        return started
+
+    def _fits(self, res: dict, free: dict) -> bool:
+        """Fits what is free; one larger than the whole node runs alone rather than never."""
+        if free == self.capacity:
+            return True
+        return (res["cores"] <= free["cores"] and res["gpus"] <= free["gpus"]
+                and (self.capacity["memory"] == 0 or res["memory"] <= free["memory"]))
+
+    def release(self, job_id: str) -> None:
+        with self._lock:
+            self._holding.pop(job_id, None)
+
+    def drop(self, job_id: str) -> bool:
+        """Forget a waiting attempt (killed, or replaced by a newer one); True if it waited."""
+        with self._lock:
+            return self._waiting.pop(job_id, None) is not None
+
+    def knows(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._waiting or job_id in self._holding
+
+    def holding(self) -> list[str]:
+        with self._lock:
+            return list(self._holding)
