@@ -45,7 +45,7 @@ def test_queue_order_is_priority_then_submission(spool):
         spool.index.enqueue(job_id, prio, int((now + i) * 1e6))
     assert [j for _, j in spool.index.queued()] == ["b", "e", "a", "c", "d"]
     assert sorted(os.listdir(spool.layout.queue)) == [n for n, _ in spool.index.queued()]
-    assert os.readlink(os.path.join(spool.layout.queue, spool.index.queued()[0][0])) == "../jobs/b"
+    assert os.readlink(os.path.join(spool.layout.queue, next(spool.index.queued())[0])) == "../jobs/b"
 
 
 def test_pass_lock_excludes_another_process(spool):

@@ -4,9 +4,9 @@ The watchdog handler only sets an event (huey: signal handlers set flags, the lo
 does the work); every pass re-lists its folders, so a lost file event costs at most
 one tick. Each pass holds the pass lock, so cron passes and API actions never overlap it.
 Notifications are delivered by a thread of their own (notify.py), never by a pass.
-Under load a pass that found work is followed by the next one only after `GATHER`, so
-the arrivals of that moment share one pass (Postfix's qmgr batches the same way); an
-arrival on an idle system is taken at once.
+Under load (a pass that found `BUSY` things to do) the next pass starts only `GATHER`
+after it, so the arrivals of that moment share one pass (Postfix's qmgr batches the
+same way); an arrival on a quiet system is taken at once.
 """
 
 import signal
@@ -24,7 +24,9 @@ from .notify import Notifier
 from .passes import Scheduler
 
 GATHER = 0.004
-"""Seconds between the start of a pass that found work and the start of the next."""
+"""Seconds between the start of a busy pass and the start of the next."""
+BUSY = 3
+"""Jobs taken in, finished and placed by one pass that make it busy."""
 
 
 class _Wake(FileSystemEventHandler):
@@ -80,7 +82,7 @@ def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
             started = time.monotonic()
             with lock:
                 report = scheduler.run_pass()
-            if report.taken or report.finished or report.placed:
+            if len(report.taken) + len(report.finished) + len(report.placed) >= BUSY:
                 time.sleep(max(0.0, started + GATHER - time.monotonic()))
             wake.wait(tick)
     finally:

@@ -89,9 +89,9 @@ class Follower:
 
     def end_attempt(self, job_id: str, result: Result, detail: str, now: float,
                     exit_status: int | None = None) -> None:
+        max_attempts = self.placer.request(job_id)["max_attempts"]
         self.placer.forget(job_id)
         attempts = int(self.spool.jobs.get(job_id, "attempts") or 0)
-        max_attempts = self.placer.request(job_id)["max_attempts"]
         if result in (Result.FAILURE, Result.LOST) and attempts < max_attempts:
             events.record(self.spool.layout, job_id, f"attempt-{result.value}", detail, now)
             lifecycle.requeue(self.spool, job_id, "retry", f"attempt {attempts + 1} of {max_attempts}", now)

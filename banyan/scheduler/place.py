@@ -192,21 +192,26 @@ class Placer:
             if "error" in answer:
                 lifecycle.requeue(self.spool, job_id, "refused", f"node {node}: {answer['error']}", now)
                 continue
-            if answer.get("state") in ("running", "suspended", "stopped"):
+            if answer.get("state") in ("running", "suspended"):
                 self.confirm(job_id, answer, now)  # a resend: it started meanwhile
-            else:
+            else:  # waiting there, or ended already: its report (or the poll) says how
                 self._accepted[job_id] = int(answer.get("attempt") or 0)
             placed.append(job_id)
         return placed
 
     def confirm(self, job_id: str, record: dict, now: float) -> None:
-        """The node runs the job: `running` from its start time on the node (or now)."""
+        """The node runs the job: `running` from its start time on the node (or now). One
+        that has already stopped there only gets its start (`events`, `started-at`): the
+        caller records its end next, so `state` goes from `starting` to `stopped` at once."""
         if self.spool.jobs.get(job_id, "state") != State.STARTING.value:
             return
         started = record.get("started-at") or timefmt.iso(now)
         self.spool.jobs.put(job_id, "started-at", started)
-        self.spool.jobs.transition(job_id, State.RUNNING, "running",
-                                   f"attempt {record.get('attempt', '?')}", now)
+        detail = f"attempt {record.get('attempt', '?')}"
+        if record.get("state") == "stopped":
+            events.record(self.spool.layout, job_id, "running", detail, now)
+        else:
+            self.spool.jobs.transition(job_id, State.RUNNING, "running", detail, now)
 
     def processor_request(self, job_id: str) -> dict:
         req = self.request(job_id)

@@ -19,7 +19,8 @@ from .paths import ATTACHMENTS, Layout
 FIELDS = ("state", "status", "result", "exit-status", "node", "attempts", "created-at",
           "started-at", "finished-at", "parent", "progress", "owner")
 MEMO_FIELDS = ("state", "node", "attempts")
-"""The fields a pass reads for every job on a node, several times over."""
+"""The fields a pass reads for every job on a node, several times over (and request.json,
+which never changes)."""
 
 
 class Jobs:
@@ -41,7 +42,7 @@ class Jobs:
     def _forget(self, job_id: str) -> None:
         memo = self._memo
         if memo is not None:
-            for field in MEMO_FIELDS:
+            for field in (*MEMO_FIELDS, "request.json"):
                 memo.pop((job_id, field), None)
 
     def create(self, job_id: str, request: dict, state: State, now: float,
@@ -155,9 +156,15 @@ class Jobs:
         write_text(self.layout.tmp, self.layout.job_file(job_id, field), str(value))
 
     def request(self, job_id: str) -> dict:
+        """The normalised request; it never changes, so a pass reads it once."""
+        memo = self._memo
+        if memo is not None and (job_id, "request.json") in memo:
+            return json.loads(memo[(job_id, "request.json")])
         text = read_text(self.layout.job_file(job_id, "request.json"))
         if text is None:
             raise NotFound(f"no job {job_id}")
+        if memo is not None:
+            memo[(job_id, "request.json")] = text
         return json.loads(text)
 
     def state(self, job_id: str) -> State:

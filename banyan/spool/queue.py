@@ -10,6 +10,7 @@ FileStorage naming). Moving a job from queue to running is one rename.
 """
 
 import os
+from collections.abc import Iterator
 
 from ..defaults import MAX_PRIORITY
 from .paths import Layout
@@ -35,10 +36,12 @@ class Index:
             pass
         return name
 
-    def queued(self) -> list[tuple[str, str]]:
-        """(entry name, job id) in placement order."""
-        names = sorted(n for n in os.listdir(self.layout.queue) if not n.startswith("."))
-        return [(n, entry_id(n)) for n in names if n.count("-") >= 2]
+    def queued(self) -> Iterator[tuple[str, str]]:
+        """(entry name, job id) in placement order, parsed as they are taken: placement
+        stops at the first job no node has room for, however long the queue."""
+        for name in sorted(os.listdir(self.layout.queue)):
+            if not name.startswith(".") and name.count("-") >= 2:
+                yield name, entry_id(name)
 
     def find_queued(self, job_id: str) -> str | None:
         suffix = "-" + job_id
