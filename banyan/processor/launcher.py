@@ -61,11 +61,10 @@ def _serve(r: int, report_fd: int, supervise) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    free_r, free_w = os.pipe()  # supervisors write their pid here when they are free
-    idle: dict[int, tuple[int, float]] = {}  # pid → (its job pipe, free since), in order
-    buffered = {r: b"", free_r: b""}
+    pool = _Pool(report_fd, supervise)
+    buffered = {r: b"", pool.free_r: b""}
     while True:
-        ready, _, _ = select.select([r, free_r], [], [], IDLE_MAX)
+        ready, _, _ = select.select([r, pool.free_r], [], [], IDLE_MAX)
         for fd in ready:
             chunk = os.read(fd, 65536)
             if fd == r and not chunk:
@@ -73,58 +72,60 @@ def _serve(r: int, report_fd: int, supervise) -> None:
             buffered[fd] += chunk
             *lines, buffered[fd] = buffered[fd].split(b"\n")
             for line in lines:
-                if fd == free_r:
-                    _note_free(int(line), idle)
+                if fd == pool.free_r:
+                    pool.free(int(line))
                 else:
-                    _hand(line, idle, (free_w, report_fd), supervise)
-        _retire(idle, time.monotonic() - IDLE_MAX)
+                    pool.hand(line)
+        pool.retire(time.monotonic() - IDLE_MAX)
 
 
-def _note_free(pid: int, idle: dict) -> None:
-    job_w = _job_pipes.get(pid)
-    if job_w is not None:
-        idle[pid] = (job_w, time.monotonic())
+class _Pool:
+    """The fork server's supervisors: each one's job pipe, and which are free since when."""
 
+    def __init__(self, report_fd: int, supervise):
+        self.free_r, self.free_w = os.pipe()  # supervisors write their pid here when free
+        self.report_fd = report_fd
+        self.supervise = supervise
+        self.pipes: dict[int, int] = {}  # pid → the write end of its job pipe
+        self.idle: dict[int, float] = {}  # pid → free since, oldest first
 
-def _hand(line: bytes, idle: dict, keep: tuple[int, int], supervise) -> None:
-    """Give one job id to the supervisor free the shortest time (its pages are warm)."""
-    while idle:
-        pid = next(reversed(idle))
-        job_w, _ = idle.pop(pid)
-        try:
-            os.write(job_w, line + b"\n")
-            return
-        except BrokenPipeError:  # it died while free
-            _close(pid)
-    job_r, job_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(job_w)
-        _child(line.decode(), job_r, *keep, supervise)
-    os.close(job_r)
-    _job_pipes[pid] = job_w
+    def free(self, pid: int) -> None:
+        if pid in self.pipes:
+            self.idle[pid] = time.monotonic()
 
+    def hand(self, line: bytes) -> None:
+        """Give one job id to the supervisor free the shortest time (its pages are warm)."""
+        while self.idle:
+            pid = next(reversed(self.idle))
+            del self.idle[pid]
+            try:
+                os.write(self.pipes[pid], line + b"\n")
+                return
+            except BrokenPipeError:  # it died while free
+                self._forget(pid)
+        job_r, job_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(job_w)
+            _child(line.decode(), job_r, self.free_w, self.report_fd, self.supervise)
+        os.close(job_r)
+        self.pipes[pid] = job_w
 
-def _retire(idle: dict, before: float) -> None:
-    """Close the pipes of supervisors free since `before` (end of file: they exit), and of
-    those that died busy (killed: they will never say they are free)."""
-    for pid, (_, since) in list(idle.items()):
-        if since < before:
-            del idle[pid]
-            _close(pid)
-    for pid in [p for p in _job_pipes if p not in idle]:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            _close(pid)
+    def retire(self, before: float) -> None:
+        """Close the pipes of supervisors free since `before` (end of file: they exit), and
+        of those that died busy (killed: they will never say they are free)."""
+        for pid, since in list(self.idle.items()):
+            if since < before:
+                del self.idle[pid]
+                self._forget(pid)
+        for pid in [p for p in self.pipes if p not in self.idle]:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                self._forget(pid)
 
-
-def _close(pid: int) -> None:
-    os.close(_job_pipes.pop(pid))
-
-
-_job_pipes: dict[int, int] = {}
-"""The fork server's end of each living supervisor's job pipe."""
+    def _forget(self, pid: int) -> None:
+        os.close(self.pipes.pop(pid))
 
 
 def _child(job_id: str, job_r: int, free_w: int, report_fd: int, supervise) -> None:
@@ -134,12 +135,10 @@ def _child(job_id: str, job_r: int, free_w: int, report_fd: int, supervise) -> N
         os.setsid()
         for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
-        for fd in list(_job_pipes.values()):
-            os.close(fd)  # the other supervisors' pipes: theirs to see closed
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        low = 3
+        low = 3  # close all but its three pipes (the others' job pipes are theirs to see closed)
         for fd in sorted({job_r, free_w, report_fd}):
             os.closerange(low, fd)
             low = fd + 1
