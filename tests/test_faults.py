@@ -198,3 +198,25 @@ def test_a_node_is_sent_its_size_times_one_plus_backlog_and_the_rest_stays_queue
             assert on(fast_up, job_id, "stopped", "one", timeout=30)["result"] == "success"
     finally:
         one.close()
+
+
+def test_a_job_waiting_on_a_busy_node_moves_to_a_node_that_has_room(fast_up, tmp_path):
+    one = Node(fast_up, tmp_path, name="one", cores=1)
+    two = None
+    try:
+        post(f"{fast_up.url}/scheduler/nodes/local/drain")
+        long = submit(fast_up, commands=[{"shell": "sleep 20"}])
+        on(fast_up, long, "running", "one")
+        short = submit(fast_up, commands=[{"shell": "echo moved"}])
+        wait_until(lambda: status(fast_up, short)["node"] == "one", what="the backlog on node one")
+        assert status(fast_up, short)["state"] == "starting"  # waits there for the core
+        two = Node(fast_up, tmp_path, name="two", cores=1)
+        st = on(fast_up, short, "stopped", "two", timeout=30)
+        assert (st["result"], fast_up.cat("scheduler", "jobs", short, "attempts")) == ("success", "2\n")
+        assert "withdrawn waiting on node one while node two has room" in \
+            fast_up.cat("scheduler", "jobs", short, "events")
+        assert status(fast_up, long)["state"] == "running"  # a running job is never moved
+    finally:
+        one.close()
+        if two:
+            two.close()

@@ -267,6 +267,8 @@ def test_a_node_holds_what_it_cannot_start_yet_and_starts_it_when_a_core_frees(t
             node.new(job_id, commands=sh("sleep 0.5"))
         wait_until(lambda: node.cat("w1", "pid"), what="w1 to start")
         assert [node.status(j)["state"] for j in ("w2", "w3")] == ["starting", "starting"]
+        code, body = node.call("POST", "/processor/job/w1/withdraw")
+        assert code == 409 and "not waiting" in body["error"]  # it runs: only its own end stops it
         killed = node.call("POST", "/processor/job/w3/kill")[1]
         assert (killed["state"], killed["result"], killed["status"]) == ("stopped", "killed", "error")
         assert node.cat("w3", "log") == "banyan: killed before it started\n"
@@ -274,6 +276,7 @@ def test_a_node_holds_what_it_cannot_start_yet_and_starts_it_when_a_core_frees(t
         assert (first["result"], second["result"]) == ("success", "success")
         assert second["started-at"] >= first["finished-at"]  # one core: one job at a time
         assert node.cat("w3", "pid") is None and node.cat("w3", "started-at") is None
+        assert node.call("POST", "/processor/job/w3/withdraw")[0] == 409  # it has ended
     finally:
         node.kill_group()
 
@@ -303,3 +306,18 @@ def test_a_supervisor_process_runs_one_attempt_after_another(local_node):
     assert node.cat("s1", "supervisor") == node.cat("s2", "supervisor")  # no fork per job
     cpu = [float(node.cat(j, "usage").split()[1]) for j in ("s1", "s2")]
     assert cpu[0] >= 0.1 and cpu[1] < 0.05  # each attempt's own CPU, not the process's total
+
+
+def test_a_job_waiting_for_cores_can_be_withdrawn_and_never_runs(tmp_path):
+    node = Processor(str(tmp_path / "state"), args=("--cores", "1"))
+    try:
+        node.new("x1", commands=sh("sleep 1"))
+        node.new("x2", commands=sh("echo ran"))
+        code, rec = node.call("POST", "/processor/job/x2/withdraw")
+        assert code == 200 and (rec["state"], rec["result"]) == ("stopped", "cancelled")
+        node.stopped("x1")
+        time.sleep(0.3)
+        assert node.cat("x2", "log") == "banyan: withdrawn before it started: it goes to another node\n"
+        assert node.call("POST", "/processor/job/nope/withdraw")[0] == 404
+    finally:
+        node.kill_group()

@@ -88,6 +88,10 @@ def make_app(backend: Backend, node: str) -> bottle.Bottle:
         bottle.response.content_length = size
         return artifacts.chunks(f)
 
+    @app.post("/processor/job/<job_id>/withdraw")
+    def withdraw(job_id):
+        return backend.withdraw(job_id)
+
     @app.post("/processor/job/<job_id>/<action:re:kill|suspend|continue>")
     def control(job_id, action):
         return backend.control(job_id, action)

@@ -103,6 +103,11 @@ class NodeClient:
         """Send many jobs in one request; each answer is a record or `{"id", "error"}`."""
         return self.json("POST", "/processor/jobs/new", {"jobs": jobs})["jobs"]
 
+    def withdraw(self, job_id: str) -> bool:
+        """Take back a job that waits on the node for cores; False if it has started."""
+        status, _, _ = self.request("POST", f"/processor/job/{job_id}/withdraw")
+        return status == 200
+
     def statuses(self, ids: list[str] | None) -> list[dict]:
         """The records of `ids` on this node, or of all its jobs with None."""
         if ids is None:

@@ -2,7 +2,9 @@
 
 A node's room is its size times 1 + `backlog` (defaults.BACKLOG) less what its placed
 jobs hold: the node starts what waits there as its cores free up. Nodes with free
-cores are chosen first.
+cores are chosen first; and when the queue is empty, a job still waiting on a busy
+node is withdrawn from it and placed again on a node whose cores are free, so the
+backlog never keeps a job from a node that could run it now.
 
 Crash order for one job: write `attempts` and `node`, rename its entry from queue/
 to running/ (the commit), write `state` starting, send it to the node. The job stays
@@ -36,6 +38,8 @@ class Room:
     gpus: int
     state: str
     total: dict = field(default_factory=dict)
+    reserve: dict = field(default_factory=dict)
+    """The backlog's part of the room: what is left beyond it is free to start now."""
 
     def fits(self, res: dict) -> bool:
         return (res["cores"] <= self.cores and res["gpus"] <= self.gpus
@@ -47,10 +51,19 @@ class Room:
         return (res["cores"] <= t["cores"] and res["gpus"] <= t["gpus"]
                 and (t["memory"] == 0 or res["memory"] <= t["memory"]))
 
-    def take(self, res: dict) -> None:
-        self.cores -= res["cores"]
-        self.memory -= res["memory"]
-        self.gpus -= res["gpus"]
+    def free_now(self) -> dict:
+        """What the node has free to start a job now: its room, backlog aside."""
+        r = self.reserve
+        return {"cores": self.cores - r["cores"], "memory": self.memory - r["memory"],
+                "gpus": self.gpus - r["gpus"]}
+
+    def matches(self, req: dict) -> bool:
+        return not req["node"] or req["node"] == self.name or req["node"] in self.labels
+
+    def take(self, res: dict, sign: int = 1) -> None:
+        self.cores -= sign * res["cores"]
+        self.memory -= sign * res["memory"]
+        self.gpus -= sign * res["gpus"]
 
 
 class Placer:
@@ -82,9 +95,10 @@ class Placer:
         scale = 1 + self.backlog
         for node in self.spool.nodes.all():
             total = {"cores": node["cores"], "memory": node["memory"], "gpus": node["gpus"]}
+            reserve = {k: int(v * scale) - v for k, v in total.items()}
             rooms[node["name"]] = Room(node["name"], node["uri"], set(node["labels"]),
                                        int(total["cores"] * scale), int(total["memory"] * scale),
-                                       int(total["gpus"] * scale), node["state"], total)
+                                       int(total["gpus"] * scale), node["state"], total, reserve)
         for job_id in self.spool.index.running():
             node = self.spool.jobs.get(job_id, "node")
             if node in rooms:
@@ -109,9 +123,7 @@ class Placer:
         `avoid` (where the last attempt failed) only when no other node fits."""
         best = None
         for room in rooms.values():
-            if room.state != "up" or not room.fits(req["resources"]):
-                continue
-            if req["node"] and req["node"] != room.name and req["node"] not in room.labels:
+            if room.state != "up" or not room.fits(req["resources"]) or not room.matches(req):
                 continue
             if best is None or (best.name == avoid, -best.cores) > (room.name == avoid, -room.cores):
                 best = room
@@ -122,6 +134,8 @@ class Placer:
         rooms = self.rooms()
         batches: dict[str, list[str]] = {}
         arrays: dict[str, int] | None = None
+        if self._accepted and next(self.spool.index.queued(), None) is None:
+            self.rebalance(rooms, now)
         if any(r.state == "up" for r in rooms.values()):
             for name, job_id in self.spool.index.queued():
                 if not any(r.state == "up" and r.cores > 0 for r in rooms.values()):
@@ -151,6 +165,33 @@ class Placer:
         for node, ids in batches.items():
             placed += self.send(node, ids, now)
         return placed
+
+    def rebalance(self, rooms: dict[str, Room], now: float) -> None:
+        """Withdraw each job waiting on a node to a node with room to start it now (the
+        placement that follows sends it there); oldest first, while such room lasts."""
+        free = {name: r.free_now() for name, r in rooms.items() if r.state == "up"}
+        for job_id in sorted(self._accepted):
+            node = self.spool.jobs.get(job_id, "node")
+            if self.spool.jobs.get(job_id, "state") != State.STARTING.value or node not in rooms:
+                continue
+            req = self.request(job_id)
+            res = req["resources"]
+            to = next((name for name, f in free.items() if name != node and rooms[name].matches(req)
+                       and res["cores"] <= f["cores"] and res["gpus"] <= f["gpus"]
+                       and (rooms[name].total["memory"] == 0 or res["memory"] <= f["memory"])), None)
+            if to is None:
+                continue
+            try:
+                withdrawn = self.clients.get(rooms[node].uri).withdraw(job_id)
+            except NodeError:
+                continue
+            if withdrawn:  # the node marked that attempt `cancelled`; it never ran
+                lifecycle.requeue(self.spool, job_id, "withdrawn",
+                                  f"waiting on node {node} while node {to} has room", now)
+                self.forget(job_id)
+                rooms[node].take(res, -1)
+                for k in free[to]:
+                    free[to][k] -= res[k]
 
     def _commit(self, entry: str, job_id: str, node: str, now: float) -> None:
         jobs = self.spool.jobs

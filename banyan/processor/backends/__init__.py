@@ -74,6 +74,11 @@ class Backend:
                 continue
         return out
 
+    def withdraw(self, job_id: str) -> dict:
+        """Give back an attempt that waits on this node for cores (the scheduler moves it
+        to a node that has them): its record, `cancelled`; Conflict if it has started."""
+        raise Conflict(f"the {self.name} backend keeps no job waiting: {job_id} cannot be withdrawn")
+
     def control(self, job_id: str, action: str) -> dict:
         """`kill`, `suspend` or `continue` the job; its record (Conflict if its state forbids)."""
         raise NotImplementedError

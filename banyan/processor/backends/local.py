@@ -129,7 +129,10 @@ class LocalBackend(Backend):
         if not control_applies(self.record(job_id)["state"], action, job_id):
             return self.record(job_id)
         if action == "kill" and self.slots.drop(job_id):
-            return self._killed_waiting(job_id)
+            rec = self._end_waiting(job_id, "killed", "killed before it started")
+            if rec:
+                self.reporter.tell(rec)
+                return rec
         self.jobs.put(job_id, "control", action)
         supervisor = _int(self.jobs.get(job_id, "supervisor"))
         if supervisor and self.jobs.supervised(job_id):  # the lock's holder wrote `supervisor`
@@ -146,23 +149,29 @@ class LocalBackend(Backend):
                 time.sleep(0.01)
         return self.record(job_id)
 
-    def _killed_waiting(self, job_id: str) -> dict:
-        """Record the end of an attempt killed before it started, and report it."""
+    def withdraw(self, job_id: str) -> dict:
+        self.record(job_id)  # NotFound for an unknown job
+        rec = self.slots.drop(job_id) and self._end_waiting(
+            job_id, "cancelled", "withdrawn before it started: it goes to another node")
+        if not rec:
+            raise Conflict(f"job {job_id} is not waiting for cores on this node")
+        return rec
+
+    def _end_waiting(self, job_id: str, result: str, why: str) -> dict | None:
+        """Record the end of an attempt dropped while it waited for cores; None if a
+        supervisor has it after all (one of an earlier processor's)."""
         fd = self.jobs.hold(job_id)
-        if fd is None:  # handed to a supervisor just now: it obeys `control`
-            self.jobs.put(job_id, "control", "kill")
-            return self.record(job_id)
+        if fd is None:
+            return None
         try:
-            self.jobs.log_line(job_id, "killed before it started")
-            self.jobs.put(job_id, "result", "killed")
+            self.jobs.log_line(job_id, why)
+            self.jobs.put(job_id, "result", result)
             self.jobs.put(job_id, "status", "error")
             self.jobs.put(job_id, "finished-at", timefmt.iso(time.time()))
             self.jobs.put(job_id, "state", "stopped")
         finally:
             os.close(fd)
-        rec = self.record(job_id)
-        self.reporter.tell(rec)
-        return rec
+        return self.record(job_id)
 
     def recover(self) -> int:
         """At start: count what still runs, find the lost ones, and launch (as cores allow)
