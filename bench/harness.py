@@ -6,6 +6,7 @@ metric to 22, `median=`, unit, every run in brackets), so bench/compare.py parse
 Banyan's lines and the peers' lines alike.
 """
 
+import atexit
 import http.client
 import json
 import os
@@ -244,4 +245,11 @@ class State:
         return time.monotonic()
 
     def remove(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Removed when the bench exits, not now: on a disk mounted with `discard` (this
+        machine's), deleting a run's tens of thousands of files makes file creation 5–20×
+        slower for minutes after, which would charge the next run for this one's cleanup."""
+        _LEFTOVERS.append(self.dir)
+
+
+_LEFTOVERS: list[str] = []
+atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in _LEFTOVERS])
