@@ -11,8 +11,8 @@ up:   a real `banyan up` (API, scheduler daemon, local processor) in a fresh sta
       `date +%s.%N` (the job records its own start in its log): submit → start p50, p95.
 cron: `banyan serve` + `banyan processor --scheduler` (registered, heartbeating), no
       scheduler daemon: the bench runs `banyan scheduler --once` processes back to back
-      while a client submits N `true` jobs (--cron-jobs: each pass places at most as many
-      jobs as the node has free cores, so a pass per 2 jobs here).
+      while a client submits N `true` jobs (--cron-jobs: each pass places at most what the
+      node has room for, its cores times 1 + backlog: 4 jobs here).
 Prints RESULT lines (median of the runs, every run in brackets).
 """
 
