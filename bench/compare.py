@@ -162,7 +162,7 @@ def main() -> int:
     ap.add_argument("--slurm", action="store_true", help="also Slurm, tuned (~2 min with --slurm-jobs 40)")
     ap.add_argument("--slurm-jobs", type=int, default=100, help="N for Slurm (it runs ~2 jobs/s)")
     ap.add_argument("--cron-jobs", type=int, default=100,
-                    help="N for cron passes (a pass per 2 jobs on 2 cores, ~0.5 s a pass)")
+                    help="N for cron passes (a pass per 4 jobs on 2 cores with the default backlog, ~0.5 s a pass)")
     ap.add_argument("--samples", type=int, default=20, help="submit→start samples per run")
     ap.add_argument("--seconds", type=float, default=5, help="per HTTP submit figure")
     ap.add_argument("--queued", type=int, default=1000, help="jobs the timed pass places")
