@@ -15,6 +15,7 @@ import json
 import os
 import select
 import threading
+import traceback
 from typing import Callable
 
 from . import report
@@ -50,21 +51,27 @@ class Reporter:
     def _run(self, ended, tick) -> None:
         buffered = b""
         while True:
-            ready, _, _ = select.select([self._r], [], [], TICK)
-            if not ready:
-                tick()
-                continue
-            *lines, buffered = (buffered + os.read(self._r, 65536)).split(b"\n")
-            latest: dict[str, dict] = {}
-            for line in lines:
-                record = json.loads(line)
-                latest.pop(record["id"], None)  # keep the order of the last records
-                latest[record["id"]] = record
-                if record["state"] == "stopped":
-                    ended(record["id"])
-            records = list(latest.values())
-            for i in range(0, len(records), MAX_BATCH):
-                report.send(records[i:i + MAX_BATCH], self.node, self.scheduler_url, self.token)
+            try:
+                ready, _, _ = select.select([self._r], [], [], TICK)
+                if not ready:
+                    tick()
+                    continue
+                *lines, buffered = (buffered + os.read(self._r, 65536)).split(b"\n")
+                self._forward(lines, ended)
+            except Exception:  # noqa: BLE001 - this thread frees the cores: it must go on
+                traceback.print_exc()
+
+    def _forward(self, lines: list[bytes], ended) -> None:
+        latest: dict[str, dict] = {}
+        for line in lines:
+            record = json.loads(line)
+            latest.pop(record["id"], None)  # keep the order of the last records
+            latest[record["id"]] = record
+            if record["state"] == "stopped":
+                ended(record["id"])
+        records = list(latest.values())
+        for i in range(0, len(records), MAX_BATCH):
+            report.send(records[i:i + MAX_BATCH], self.node, self.scheduler_url, self.token)
 
 
 def hand(fd: int | None, record: dict, node: str, scheduler_url: str | None, token: str | None,

@@ -172,7 +172,10 @@ class Placer:
         free = {name: r.free_now() for name, r in rooms.items() if r.state == "up"}
         for job_id in sorted(self._accepted):
             node = self.spool.jobs.get(job_id, "node")
-            if self.spool.jobs.get(job_id, "state") != State.STARTING.value or node not in rooms:
+            if self.spool.jobs.get(job_id, "state") != State.STARTING.value:
+                del self._accepted[job_id]  # it runs, or it ended by a verb of the API
+                continue
+            if node not in rooms:
                 continue
             req = self.request(job_id)
             res = req["resources"]
