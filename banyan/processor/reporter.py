@@ -15,6 +15,7 @@ import json
 import os
 import select
 import threading
+import time
 import traceback
 from typing import Callable
 
@@ -50,14 +51,16 @@ class Reporter:
 
     def _run(self, ended, tick) -> None:
         buffered = b""
+        next_tick = time.monotonic() + TICK
         while True:
             try:
-                ready, _, _ = select.select([self._r], [], [], TICK)
-                if not ready:
+                ready, _, _ = select.select([self._r], [], [], max(0.0, next_tick - time.monotonic()))
+                if ready:
+                    *lines, buffered = (buffered + os.read(self._r, 65536)).split(b"\n")
+                    self._forward(lines, ended)
+                if time.monotonic() >= next_tick:  # under load too: the pipe is never quiet then
                     tick()
-                    continue
-                *lines, buffered = (buffered + os.read(self._r, 65536)).split(b"\n")
-                self._forward(lines, ended)
+                    next_tick = time.monotonic() + TICK
             except Exception:  # noqa: BLE001 - this thread frees the cores: it must go on
                 traceback.print_exc()
 
