@@ -77,12 +77,12 @@ class Reporter:
             report.send(records[i:i + MAX_BATCH], self.node, self.scheduler_url, self.token)
 
 
-def hand(fd: int | None, record: dict, node: str, scheduler_url: str | None, token: str | None,
+def hand(fd: int, record: dict, node: str, scheduler_url: str | None, token: str | None,
          alone: bool = True) -> None:
     """A supervisor's record of its attempt: through the processor, or else (with `alone`)
     straight to the scheduler."""
     line = json.dumps(record).encode() + b"\n"
-    if fd is not None and len(line) <= PIPE_BUF:
+    if len(line) <= PIPE_BUF:
         try:
             os.write(fd, line)
             return

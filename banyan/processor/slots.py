@@ -10,6 +10,8 @@ resources fit in what the running ones leave free.
 import threading
 from collections import OrderedDict
 
+from .. import capacity
+
 
 class Slots:
     def __init__(self, capacity: dict):
@@ -49,10 +51,7 @@ class Slots:
 
     def _fits(self, res: dict, free: dict) -> bool:
         """Fits what is free; one larger than the whole node runs alone rather than never."""
-        if free == self.capacity:
-            return True
-        return (res["cores"] <= free["cores"] and res["gpus"] <= free["gpus"]
-                and (self.capacity["memory"] == 0 or res["memory"] <= free["memory"]))
+        return free == self.capacity or capacity.fits(res, free, self.capacity["memory"])
 
     def release(self, job_id: str) -> None:
         with self._lock:

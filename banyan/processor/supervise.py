@@ -17,7 +17,7 @@ import subprocess
 import time
 
 from .. import defaults, timefmt
-from ..spool.procjobs import FIELDS, INTEGERS, ProcessorJobs
+from ..spool.procjobs import INTEGERS, ProcessorJobs
 from . import attach, proctree, reporter
 
 SAMPLE_EVERY = 1.0
@@ -63,8 +63,7 @@ class Supervisor:
 
     def _run(self) -> None:
         request = self.jobs.request(self.id)
-        self.record = {f: None for f in FIELDS} | {"id": self.id, "status": "unknown"}
-        self.record["attempt"] = int(self.jobs.get(self.id, "attempt") or 1)
+        self.record = self.jobs.fresh_record(self.id, int(self.jobs.get(self.id, "attempt") or 1))
         self.jobs.put(self.id, "supervisor", os.getpid())
         self.used_before = _children_cpu()
         self.wake_r, wake_w = self._wake_on_signals()

@@ -15,7 +15,7 @@ idempotent on (request_id, attempt), so a resend never runs it twice.
 
 from dataclasses import dataclass, field
 
-from .. import crash, defaults, timefmt
+from .. import capacity, crash, defaults, timefmt
 from ..errors import NotFound
 from ..spool import Spool, events
 from ..states import State
@@ -42,14 +42,11 @@ class Room:
     """The backlog's part of the room: what is left beyond it is free to start now."""
 
     def fits(self, res: dict) -> bool:
-        return (res["cores"] <= self.cores and res["gpus"] <= self.gpus
-                and (self.total["memory"] == 0 or res["memory"] <= self.memory)
-                and self.could_ever_fit(res))
+        room = {"cores": self.cores, "memory": self.memory, "gpus": self.gpus}
+        return capacity.fits(res, room, self.total["memory"]) and self.could_ever_fit(res)
 
     def could_ever_fit(self, res: dict) -> bool:
-        t = self.total
-        return (res["cores"] <= t["cores"] and res["gpus"] <= t["gpus"]
-                and (t["memory"] == 0 or res["memory"] <= t["memory"]))
+        return capacity.fits(res, self.total, self.total["memory"])
 
     def free_now(self) -> dict:
         """What the node has free to start a job now: its room, backlog aside."""
@@ -180,8 +177,7 @@ class Placer:
             req = self.request(job_id)
             res = req["resources"]
             to = next((name for name, f in free.items() if name != node and rooms[name].matches(req)
-                       and res["cores"] <= f["cores"] and res["gpus"] <= f["gpus"]
-                       and (rooms[name].total["memory"] == 0 or res["memory"] <= f["memory"])), None)
+                       and capacity.fits(res, f, rooms[name].total["memory"])), None)
             if to is None:
                 continue
             try:

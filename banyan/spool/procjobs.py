@@ -86,6 +86,11 @@ class ProcessorJobs:
             raise
         return stage
 
+    def fresh_record(self, job_id: str, attempt: int) -> dict:
+        """The record of an attempt as `_stage` makes its folder, without reading it back."""
+        return {f: None for f in FIELDS} | {"id": job_id, "state": "starting",
+                                             "status": "unknown", "attempt": attempt}
+
     def remove(self, job_id: str) -> None:
         """Delete the job's folder (all attempts, artifacts included): renamed into tmp/, then removed."""
         gone = tmp_name(self.layout.tmp, self.dir(job_id)) + ".gc"

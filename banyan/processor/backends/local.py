@@ -15,7 +15,7 @@ import psutil
 
 from ... import timefmt
 from ...errors import Conflict, NotFound
-from ...spool.procjobs import FIELDS, ProcessorJobs
+from ...spool.procjobs import ProcessorJobs
 from .. import proctree
 from ..launcher import Launcher
 from ..reporter import Reporter
@@ -71,10 +71,9 @@ class LocalBackend(Backend):
         return self.slots.knows(job_id) or self.jobs.supervised(job_id)
 
     def created(self, job_id: str, attempt: int) -> dict:
-        """As the folder was made (`starting`), without reading it back: the supervisor
-        may have moved on already, and the scheduler learns that from its report."""
-        return {f: None for f in FIELDS} | {"id": job_id, "state": "starting",
-                                             "status": "unknown", "attempt": attempt}
+        """As the folder was made (`starting`): the supervisor may have moved on already,
+        and the scheduler learns that from its report."""
+        return self.jobs.fresh_record(job_id, attempt)
 
     def retire(self, job_id: str) -> None:
         """Kill the attempt's command tree; its supervisor then records the end and lets go
