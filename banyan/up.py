@@ -2,7 +2,8 @@
 
 Three child processes, so they use both cores and each can be killed and restarted
 alone (jobs live in their supervisors, not in any of these). The processor registers
-this machine as node `local` (all its cores and memory) and heartbeats; `up` restarts
+this machine as node `local` (all its cores and memory) and heartbeats, and drops its
+reports of job starts and ends straight into the shared state folder; `up` restarts
 a child that dies, and stops all three on SIGTERM or Ctrl-C. Children get SIGTERM if `up` itself is killed (PR_SET_PDEATHSIG).
 """
 
@@ -75,7 +76,7 @@ def run(state_dir: str, host: str = "127.0.0.1", port: int = 8080,
     base = [sys.executable, "-m", "banyan", "--state", spool.root]
     commands = {
         "processor": base + ["processor", "--listen", f"127.0.0.1:{pport}", "--name", "local",
-                             "--scheduler", api_url],
+                             "--scheduler", api_url, "--drop-reports"],
         "scheduler": base + ["scheduler", "--node-timeout", str(node_timeout), "--backlog", str(backlog)],
         "api": base + ["serve", "--listen", f"{host}:{port}"],
     }

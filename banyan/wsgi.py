@@ -9,14 +9,19 @@ import bottle
 
 
 def serve(app: bottle.Bottle, host: str, port: int, threads: int = 8,
-          certfile: str | None = None, keyfile: str | None = None) -> None:
-    """Serve `app` until interrupted; over TLS when given a certificate."""
+          certfile: str | None = None, keyfile: str | None = None, ready=None) -> None:
+    """Serve `app` until interrupted; over TLS when given a certificate. `ready()` is
+    called once the socket listens (a processor registers only then, or the scheduler
+    could send it a job it cannot yet receive)."""
     from cheroot import wsgi
 
     server = wsgi.Server((host, port), app, numthreads=threads, server_name="banyan", timeout=120)
     if certfile:
         server.ssl_adapter = _tls_adapter(certfile, keyfile or certfile)
-    server.safe_start()  # stops cleanly on Ctrl-C
+    server.prepare()
+    if ready:
+        ready()
+    server.serve()
 
 
 def _tls_adapter(certfile: str, keyfile: str):

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 
@@ -220,3 +221,21 @@ def test_a_job_waiting_on_a_busy_node_moves_to_a_node_that_has_room(fast_up, tmp
         one.close()
         if two:
             two.close()
+
+
+def test_a_node_registers_only_once_it_listens(up, tmp_path):
+    """The scheduler places on a node as soon as it is registered: a processor that
+    registered before its socket listened would have its first jobs refused."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "banyan", "--state", str(tmp_path / "n4-state"), "processor",
+         "--listen", f"127.0.0.1:{port}", "--name", "n4", "--scheduler", up.url],
+        env=dict(os.environ, PYTHONPATH=ROOT), stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until(lambda: os.path.exists(up.path("scheduler", "nodes", "n4", "uri")),
+                   interval=0.001, what="registration")
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # refused if it registered first
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -321,3 +321,33 @@ def test_a_job_waiting_for_cores_can_be_withdrawn_and_never_runs(tmp_path):
         assert node.call("POST", "/processor/job/nope/withdraw")[0] == 404
     finally:
         node.kill_group()
+
+
+def reports(state: str) -> list[dict]:
+    folder = os.path.join(state, "scheduler", "reports")
+    out = []
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        with open(os.path.join(folder, name)) as f:
+            out.append(json.load(f))
+    return out
+
+
+@pytest.mark.parametrize("drop", [True, False])
+def test_a_processor_sharing_the_scheduler_state_drops_its_reports_there(tmp_path, drop):
+    """`--drop-reports` (as `banyan up` runs it): starts and ends land in the shared
+    state's scheduler/reports/ with no API to POST to; without it, nothing lands there."""
+    state = str(tmp_path / "state")
+    node = Processor(state, args=("--drop-reports",) if drop else ())  # its scheduler URL is dead
+    try:
+        node.new("d1", commands=sh("true"))
+        node.stopped("d1")
+        if not drop:
+            time.sleep(0.5)
+            assert reports(state) == []
+            return
+        found = wait_until(lambda: [r for r in reports(state) if any(
+            j["id"] == "d1" and j["state"] == "stopped" for j in r["jobs"])], what="the end's report")
+        assert found[0]["node"] == "p1"
+        assert found[0]["jobs"][-1]["result"] == "success"
+    finally:
+        node.kill_group()

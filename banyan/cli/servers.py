@@ -43,6 +43,9 @@ def add(sub, common) -> None:
     tls_options(p)
     p.add_argument("--backend", choices=("local", "slurm"), default="local",
                    help="run jobs on this machine (local) or as Slurm batch jobs (slurm)")
+    p.add_argument("--drop-reports", action="store_true",
+                   help="this processor shares the scheduler's state folder (as under `up`): "
+                        "write reports of job starts and ends into it instead of POSTing them")
     p.add_argument("--partition", default=None, help="slurm: the partition (default: the cluster's)")
     p.add_argument("--account", default=None, help="slurm: the account to charge")
     p.set_defaults(func=processor)
@@ -102,4 +105,5 @@ def processor(args) -> int:
                register=args.scheduler is not None, advertise=args.advertise, cores=args.cores,
                memory=None if args.memory is None else memory_bytes(args.memory), gpus=args.gpus,
                labels=args.label, token=args.token, certfile=args.certfile, keyfile=args.keyfile,
-               backend=args.backend, partition=args.partition, account=args.account)
+               backend=args.backend, partition=args.partition, account=args.account,
+               drop_reports=args.drop_reports)

@@ -3,7 +3,9 @@ scheduler in batches, and starts what waits for the cores an end frees (slots.py
 
 Supervisors write each record (one JSON line, under PIPE_BUF so it is written whole) to
 a pipe the processor made before it forked the fork server; a thread of the processor
-reads what has gathered and POSTs it as one report, the last record of each job only.
+reads what has gathered and POSTs it as one report, the last record of each job only
+(or, when the processor shares the scheduler's state folder, as under `banyan up`, drops
+it into `scheduler/reports/` as the API would: one file instead of two HTTP ends).
 While one POST is on its way the next records gather in the pipe, so the batches grow
 with the load and a record on an idle node goes at once. A supervisor whose processor
 is gone (the pipe has no reader) or whose pipe is full reports its end alone, as before
@@ -14,11 +16,13 @@ poll, and the cores of an end the processor never heard of by its `tick`.
 import json
 import os
 import select
+import sys
 import threading
 import time
 import traceback
 from typing import Callable
 
+from ..spool.reports import Reports
 from . import report
 
 PIPE_BUF = select.PIPE_BUF
@@ -29,10 +33,13 @@ TICK = 1.0
 
 
 class Reporter:
-    def __init__(self, node: str, scheduler_url: str | None, token: str | None):
+    def __init__(self, node: str, scheduler_url: str | None, token: str | None,
+                 drop: Reports | None = None):
         self.node = node
         self.scheduler_url = scheduler_url
         self.token = token
+        self.drop = drop
+        """The shared state folder's reports, when batches go there instead of to the API."""
         self._r, self.fd = os.pipe2(os.O_CLOEXEC)
         os.set_blocking(self.fd, False)  # a full pipe sends the supervisor's report directly
 
@@ -73,6 +80,12 @@ class Reporter:
             if record["state"] == "stopped":
                 ended(record["id"])
         records = list(latest.values())
+        if self.drop:
+            try:
+                self.drop.put(self.node, records)
+            except OSError as err:  # a full disk: the scheduler's poll learns these ends
+                print(f"banyan processor: cannot drop a report: {err}", file=sys.stderr, flush=True)
+            return
         for i in range(0, len(records), MAX_BATCH):
             report.send(records[i:i + MAX_BATCH], self.node, self.scheduler_url, self.token)
 
