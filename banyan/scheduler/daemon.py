@@ -3,7 +3,8 @@
 The watchdog handler only sets an event (huey: signal handlers set flags, the loop
 does the work); every pass re-lists its folders, so a lost file event costs at most
 one tick. Each pass holds the pass lock, so cron passes and API actions never overlap it.
-Notifications are delivered by a thread of their own (notify.py), never by a pass.
+Notifications are delivered by a thread of their own (notify.py), never by a pass, and
+placements leave from a pool of threads (place.py), whose answers wake the loop.
 Under load (a pass that found `BUSY` things to do) the next pass starts only `GATHER`
 after it, so the arrivals of that moment share one pass (Postfix's qmgr batches the
 same way); an arrival on a quiet system is taken at once.
@@ -73,6 +74,7 @@ def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
         observer.schedule(_Wake(wake), folder, recursive=False,  # arrivals only: a third of the events
                           event_filter=[FileCreatedEvent, FileMovedEvent])
     observer.start()
+    scheduler.placer.send_in_background(wake.set)
     notifier = threading.Thread(target=Notifier(spool).run, args=(stop,), name="notifier", daemon=True)
     notifier.start()
     lock = spool.pass_lock(wait=-1)

@@ -18,7 +18,7 @@ from .paths import ATTACHMENTS, Layout
 
 FIELDS = ("state", "status", "result", "exit-status", "node", "attempts", "created-at",
           "started-at", "finished-at", "parent", "progress", "owner")
-MEMO_FIELDS = ("state", "node", "attempts")
+MEMO_FIELDS = ("state", "node", "attempts", "created-at")
 """The fields a pass reads for every job on a node, several times over (and request.json,
 which never changes)."""
 
@@ -88,6 +88,10 @@ class Jobs:
                 return False
             raise
         append_line(lay.events, f"{timefmt.iso(now)} {job_id} submitted {state.value}")
+        if self._memo is not None:  # the pass goes on with this job: no need to read it back
+            self._memo.update({(job_id, "state"): state.value, (job_id, "node"): None,
+                               (job_id, "attempts"): "0", (job_id, "created-at"): timefmt.iso(now),
+                               (job_id, "request.json"): json.dumps(request, sort_keys=True)})
         return True
 
     def add_dependent(self, job_id: str, dependent: str) -> None:
@@ -154,6 +158,8 @@ class Jobs:
         if memo is not None:
             memo.pop((job_id, field), None)  # a failed write leaves nothing assumed
         write_text(self.layout.tmp, self.layout.job_file(job_id, field), str(value))
+        if memo is not None and field in MEMO_FIELDS:
+            memo[(job_id, field)] = str(value).rstrip("\n")
 
     def request(self, job_id: str) -> dict:
         """The normalised request; it never changes, so a pass reads it once."""
