@@ -64,7 +64,11 @@ class Up:
         self.proc = subprocess.Popen(
             banyan_cmd("--state", state, "up", "--listen", f"127.0.0.1:{port}", *extra),
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until(self.answers, timeout=30, what="banyan up to answer")
+        try:
+            wait_until(self.answers, timeout=30, what="banyan up to answer")
+        except BaseException:  # no fixture teardown will stop it: `up` would restart its children forever
+            self.stop()
+            raise
 
     def answers(self) -> bool:
         assert self.proc.poll() is None, f"banyan up exited with {self.proc.returncode}"
