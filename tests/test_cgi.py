@@ -116,7 +116,7 @@ def test_status_path_imports_no_scheduler_psutil_or_watchdog(tmp_path):
                          text=True, timeout=60)
     assert out.stdout.startswith("Status: 200"), out.stdout + out.stderr
     loaded = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if "|" in line}
-    for heavy in ("psutil", "watchdog", "filelock", "cheroot", "banyan.scheduler", "banyan.processor"):
+    for heavy in ("psutil", "watchdog", "cheroot", "banyan.scheduler", "banyan.processor"):
         assert not any(m == heavy or m.startswith(heavy + ".") for m in loaded), heavy
 
 

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from banyan.errors import NoSpace
+from banyan.errors import NoSpace, Unavailable
 from banyan.scheduler.passes import Scheduler
 from banyan.spool.atomic import append_line, read_text, write_text
-from banyan.spool.lock import try_hold
+from banyan.spool.lock import hold, try_hold
 
 
 def test_write_is_one_line_and_leaves_no_temp(spool):
@@ -65,6 +65,21 @@ def test_pass_lock_excludes_another_process(spool):
     lock = spool.pass_lock()
     assert try_hold(lock)  # the kernel dropped the dead holder's lock
     lock.release()
+
+
+def test_pass_lock_excludes_another_holder_in_the_same_process_and_times_out(spool):
+    first = spool.pass_lock()
+    assert try_hold(first)
+    t0 = time.monotonic()
+    with pytest.raises(Unavailable):
+        hold(spool.pass_lock(), 0.2)  # a second lock object is a second holder: it waits
+    assert time.monotonic() - t0 >= 0.2
+    first.release()
+    with spool.pass_lock(wait=-1):  # free again: `with` takes it at once
+        assert not try_hold(spool.pass_lock())
+    last = spool.pass_lock()
+    assert try_hold(last)
+    last.release()
 
 
 def test_hostile_drops_are_rejected_with_a_reason(spool):
