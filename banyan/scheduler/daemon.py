@@ -4,7 +4,8 @@ A file arriving in `incoming/` or `reports/` only sets an event (huey: signal ha
 set flags, the loop does the work); every pass re-lists its folders, so a lost file
 event costs at most one tick. The events come from watchdog's inotify reader, whose
 thread calls us directly: its Observer would pass each one through two more threads
-and queues, which took 0.4 ms of a job's start here against 0.2. Each pass holds the pass lock, so cron passes and API actions never overlap it.
+and queues, which took 0.4 ms of a job's start here against 0.2. Each pass holds the
+pass lock, so cron passes and API actions never overlap it.
 Notifications are delivered by a thread of their own (notify.py), never by a pass.
 After a busy pass, placements leave from a pool of threads (place.py), whose answers
 wake the loop; after a quiet one, the pass sends and waits, which is quicker for one job.

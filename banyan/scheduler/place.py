@@ -318,8 +318,7 @@ class Placer:
     def _note_unplaceable(self, job_id: str, req: dict, rooms: dict, now: float) -> None:
         if job_id in self._unplaceable_noted:
             return
-        candidates = [r for r in rooms.values()
-                      if not req["node"] or req["node"] == r.name or req["node"] in r.labels]
+        candidates = [r for r in rooms.values() if r.matches(req)]
         if any(r.could_ever_fit(req["resources"]) for r in candidates):
             return
         self._unplaceable_noted.add(job_id)

@@ -30,9 +30,9 @@ class Jobs:
 
     @contextmanager
     def memo(self):
-        """Within one pass, read each job's `state`, `node` and `attempts` once. Only for a
-        holder of the pass lock: every other writer of a record takes that lock too, and
-        this object's own writes keep the memo true."""
+        """Within one pass, read each job's `state`, `node`, `attempts` and `created-at`
+        (and `request.json`) once. Only for a holder of the pass lock: every other writer
+        of a record takes that lock too, and this object's own writes keep the memo true."""
         self._memo = {}
         try:
             yield
@@ -59,16 +59,17 @@ class Jobs:
         if os.path.isdir(final):
             return False
         self._forget(job_id)
+        text, created = json.dumps(request, sort_keys=True), timefmt.iso(now)
         stage = tmp_name(lay.tmp, final) + ".d"
         os.mkdir(stage)
         try:
             w = lambda name, value: write_staged(os.path.join(stage, name), value)
-            w("request.json", json.dumps(request, sort_keys=True))
+            w("request.json", text)
             w("state", state.value)
             w("status", "unknown")
             w("result", "")
             w("attempts", "0")
-            w("created-at", timefmt.iso(now))
+            w("created-at", created)
             if request.get("parent"):
                 w("parent", request["parent"])
             if owner:
@@ -77,7 +78,7 @@ class Jobs:
                 w("depends-on", "\n".join(request["depends_on"]))
             if children:
                 w("children", "\n".join(children))
-            append_line(os.path.join(stage, "events"), f"{timefmt.iso(now)} submitted {state.value}")
+            append_line(os.path.join(stage, "events"), f"{created} submitted {state.value}")
             for name in ATTACHMENTS.values():
                 if files and os.path.isfile(os.path.join(files, name)):
                     os.link(os.path.join(files, name), os.path.join(stage, name))
@@ -87,11 +88,11 @@ class Jobs:
             if os.path.isdir(final):
                 return False
             raise
-        append_line(lay.events, f"{timefmt.iso(now)} {job_id} submitted {state.value}")
+        append_line(lay.events, f"{created} {job_id} submitted {state.value}")
         if self._memo is not None:  # the pass goes on with this job: no need to read it back
             self._memo.update({(job_id, "state"): state.value, (job_id, "node"): None,
-                               (job_id, "attempts"): "0", (job_id, "created-at"): timefmt.iso(now),
-                               (job_id, "request.json"): json.dumps(request, sort_keys=True)})
+                               (job_id, "attempts"): "0", (job_id, "created-at"): created,
+                               (job_id, "request.json"): text})
         return True
 
     def add_dependent(self, job_id: str, dependent: str) -> None:
