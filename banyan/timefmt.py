@@ -1,7 +1,7 @@
 """The one time format of the state folder: UTC ISO-8601 with milliseconds."""
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 
 def iso(t: float | None = None) -> str:
@@ -14,11 +14,11 @@ def iso(t: float | None = None) -> str:
 
 
 def parse(text: str | None) -> float | None:
-    """Epoch seconds of a time written by `iso`, or None."""
-    if not text:
+    """Epoch seconds of a time written by `iso`, or None. A shape check, then the C parser:
+    strptime took 13 µs a time here, and a pass and `/scheduler/stats` parse many."""
+    if not text or len(text) != 24 or text[10] != "T" or text[-1] != "Z":
         return None
     try:
-        dt = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+        return datetime.fromisoformat(text).timestamp()
     except ValueError:
         return None
-    return dt.replace(tzinfo=UTC).timestamp()

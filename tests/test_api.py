@@ -169,3 +169,17 @@ def test_hold_and_release_a_queued_job(app, spool):
     assert call(app, "POST", f"/scheduler/jobs/{job_id}/release").json()["state"] == "queued"
     assert [j for _, j in spool.index.queued()] == [job_id]
     error_of(call(app, "POST", f"/scheduler/jobs/{job_id}/release"), 409)
+
+
+def test_routes_added_after_the_first_request_are_routed():
+    """The app compiles its route patterns at the first match (web._Router), not at each
+    route added; a route added later must still be found, and the earlier ones kept."""
+    from banyan import web
+
+    app = web.new_app()
+    app.get("/a/<x>")(lambda x: {"a": x})
+    assert call(app, "GET", "/a/1").json() == {"a": "1"}
+    app.get("/b/<x>")(lambda x: {"b": x})
+    assert call(app, "GET", "/b/2").json() == {"b": "2"}
+    assert call(app, "GET", "/a/3").json() == {"a": "3"}
+    assert call(app, "GET", "/c/4").code == 404

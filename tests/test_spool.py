@@ -109,3 +109,13 @@ def test_disk_full_is_a_507_error_not_a_partial_file(spool):
         pytest.skip("no /dev/full on this machine")
     with pytest.raises(NoSpace):
         append_line("/dev/full", "x")
+
+
+def test_times_parse_back_to_the_millisecond_and_only_in_the_state_folder_format():
+    from banyan import timefmt
+
+    for t in (0.0, 1795390826.123, 1795390826.9995, 4102444799.001):
+        assert timefmt.parse(timefmt.iso(t)) == round(t, 3)
+    for text in (None, "", "2026-11-22", "2026-11-22T23:40:26Z", "2026-11-22T23:40:26.123+00:00",
+                 "2026-11-22 23:40:26.123Z", "2026-13-22T23:40:26.123Z"):
+        assert timefmt.parse(text) is None

@@ -8,7 +8,7 @@ from .. import defaults, web
 from ..errors import NotFound, Unavailable
 from ..spool import Spool, ids
 from ..states import State
-from . import access, submit, views
+from . import access, views
 
 FOLLOW_POLL = 0.2
 """Seconds between reads of a followed log."""
@@ -22,6 +22,8 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.post("/scheduler/jobs/new")
     def new_job():
+        from . import submit  # here: a CGI process that only reads never loads it
+
         job_id, created, names = submit.receive(spool, access.submitter())
         answer = {} if names is None else {"jobs": names}
         bottle.response.status = 201 if created else 200

@@ -18,7 +18,7 @@ import bottle
 from .. import defaults, timefmt
 from ..errors import BadRequest, NotFound
 from ..spool import Spool
-from . import access, artifacts, jobs, submit, uploads, views
+from . import access, artifacts, jobs, views
 from .jobs import wait_intake
 
 FIELDS = {"job-name", "job-notification", "job-arguments"}
@@ -43,6 +43,8 @@ def install(app: bottle.Bottle, spool: Spool) -> None:
 
     @app.post("/jobs")
     def new_job():
+        from . import submit, uploads  # here: a CGI process that only reads never loads them
+
         with submit.staging(spool) as stage:
             form = uploads.read(bottle.request.environ, stage, set(FILES), defaults.MAX_BUNDLE)
             unknown = sorted(set(form.fields) - FIELDS)

@@ -7,7 +7,6 @@ import os
 
 from .. import defaults, timefmt, web
 from ..errors import BadRequest, NotFound
-from ..graph import expand
 from ..request import parse_json
 from ..spool import Spool, ids
 
@@ -28,6 +27,8 @@ def incoming_request(spool: Spool, job_id: str) -> tuple[dict, float] | None:
         if holder == job_id:
             return data, mtime
         data.pop("owner", None)
+        from ..graph import expand  # here: only a graph's or array's members need it
+
         members, _ = expand(dict(data, request_id=holder), holder)
     except (OSError, BadRequest):
         return None

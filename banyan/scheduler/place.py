@@ -19,6 +19,7 @@ pass, during which no arrival or end was taken. The commit is on disk before a b
 leaves, so a crash with a batch in flight is the same as a crash after `starting`.
 """
 
+import itertools
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -155,10 +156,12 @@ class Placer:
         rooms = self.rooms()
         batches: dict[str, list[str]] = {}
         arrays: dict[str, int] | None = None
-        if self._accepted and next(self.spool.index.queued(), None) is None:
+        queue = self.spool.index.queued()  # one listing of queue/ serves the whole pass
+        head = next(queue, None)
+        if self._accepted and head is None:
             self.rebalance(rooms, now)
-        if any(r.state == "up" for r in rooms.values()):
-            for name, job_id in self.spool.index.queued():
+        if head is not None and any(r.state == "up" for r in rooms.values()):
+            for name, job_id in itertools.chain((head,), queue):
                 if not any(r.state == "up" and r.cores > 0 for r in rooms.values()):
                     if self.request(job_id)["resources"]["cores"] > 0:
                         break
