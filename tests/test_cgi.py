@@ -105,7 +105,7 @@ def test_proxy_header_does_not_reach_the_environment(front, tmp_path):
     assert code == 200, body
 
 
-def test_status_path_imports_no_scheduler_psutil_or_watchdog(tmp_path):
+def test_status_path_imports_no_scheduler_psutil_watchdog_or_submission_code(tmp_path):
     state = str(tmp_path / "state")
     spool = Spool(state)
     spool.incoming.submit("j1", b'{"commands": []}')
@@ -116,7 +116,8 @@ def test_status_path_imports_no_scheduler_psutil_or_watchdog(tmp_path):
                          text=True, timeout=60)
     assert out.stdout.startswith("Status: 200"), out.stdout + out.stderr
     loaded = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if "|" in line}
-    for heavy in ("psutil", "watchdog", "cheroot", "banyan.scheduler", "banyan.processor"):
+    for heavy in ("psutil", "watchdog", "cheroot", "banyan.scheduler", "banyan.processor",
+                  "banyan.api.submit", "banyan.graph", "banyan.bundle", "tarfile"):
         assert not any(m == heavy or m.startswith(heavy + ".") for m in loaded), heavy
 
 
