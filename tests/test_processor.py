@@ -281,6 +281,20 @@ def test_a_node_holds_what_it_cannot_start_yet_and_starts_it_when_a_core_frees(t
         node.kill_group()
 
 
+def test_a_waiting_job_of_higher_priority_starts_before_those_sent_earlier(tmp_path):
+    """The node's waiting line is the scheduler's order: priority, then first come."""
+    node = Processor(str(tmp_path / "state"), args=("--cores", "1"))
+    try:
+        order = tmp_path / "order"
+        node.new("busy", commands=sh(f"sleep 0.5; echo busy >> {order}"))
+        for job_id, priority in (("low1", 0), ("low2", 0), ("high", 5), ("low3", -1)):
+            node.new(job_id, commands=sh(f"echo {job_id} >> {order}"), priority=priority)
+        node.stopped("low3")
+        assert order.read_text().split() == ["busy", "high", "low1", "low2", "low3"]
+    finally:
+        node.kill_group()
+
+
 def test_waiting_jobs_survive_kill_9_of_the_processor_and_start_after_it(tmp_path):
     node = Processor(str(tmp_path / "state"), args=("--cores", "1"))
     node.new("r1", commands=sh("sleep 1"))

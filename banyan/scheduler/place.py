@@ -32,7 +32,7 @@ from . import lifecycle
 from .nodeclient import NodeClients, NodeError
 
 PROCESSOR_FIELDS = ("name", "commands", "environment", "timeout", "kill_grace", "resources",
-                    "separate_stderr")
+                    "separate_stderr", "priority")
 
 
 @dataclass

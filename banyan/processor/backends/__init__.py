@@ -16,7 +16,7 @@ from .. import attach
 
 ACTIVE = ("starting", "running", "suspended")
 JOB_FIELDS = ("name", "commands", "environment", "timeout", "kill_grace", "resources",
-              "separate_stderr")
+              "separate_stderr", "priority")
 
 
 class Backend:
