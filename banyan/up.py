@@ -61,7 +61,7 @@ def wait_http(url: str, timeout: float) -> bool:
 
 
 def run(state_dir: str, host: str = "127.0.0.1", port: int = 8080,
-        node_timeout: float = defaults.NODE_TIMEOUT, backlog: float = defaults.UP_BACKLOG) -> int:
+        node_timeout: float = defaults.NODE_TIMEOUT, backlog: float = defaults.BACKLOG) -> int:
     if not port_free(host, port):
         print(f"banyan: cannot listen on {host}:{port}: address in use", file=sys.stderr)
         return 4

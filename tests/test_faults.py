@@ -201,6 +201,25 @@ def test_a_node_is_sent_its_size_times_one_plus_backlog_and_the_rest_stays_queue
         one.close()
 
 
+def test_a_node_whose_jobs_are_short_is_sent_a_longer_backlog(fast_up, tmp_path):
+    """After short jobs, a 1-core node holds 1 + SHORT_BACKLOG jobs; unknown nodes get 1 + 1."""
+    one = Node(fast_up, tmp_path, name="one", cores=1)
+    try:
+        post(f"{fast_up.url}/scheduler/nodes/local/drain")
+        for job_id in [submit(fast_up, commands=[{"exec": ["true"]}]) for _ in range(5)]:
+            assert on(fast_up, job_id, "stopped", "one", timeout=30)["result"] == "success"
+        ids = [submit(fast_up, commands=[{"shell": "sleep 0.5"}]) for _ in range(6)]
+        wait_until(lambda: any(status(fast_up, j)["state"] == "running" for j in ids), what="a job to run")
+        wait_until(lambda: sum(status(fast_up, j)["node"] == "one" for j in ids) == 4,
+                   what="the longer backlog on node one")
+        now = [status(fast_up, j)["state"] for j in ids]
+        assert sorted(now) == ["queued", "queued", "running", "starting", "starting", "starting"]
+        for job_id in ids:
+            assert on(fast_up, job_id, "stopped", "one", timeout=30)["result"] == "success"
+    finally:
+        one.close()
+
+
 def test_a_job_waiting_on_a_busy_node_moves_to_a_node_that_has_room(fast_up, tmp_path):
     one = Node(fast_up, tmp_path, name="one", cores=1)
     two = None

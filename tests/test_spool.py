@@ -92,12 +92,15 @@ def test_hostile_drops_are_rejected_with_a_reason(spool):
     os.symlink("/etc/passwd", os.path.join(inc, "link.job"))
     with open(os.path.join(inc, ".inprogress.job"), "w") as f:
         f.write("{}")
+    with open(os.path.join(inc, "huge.job"), "w") as f:
+        json.dump({"commands": [{"exec": ["true"]}], "name": "x" * (2 << 20)}, f)
     with open(os.path.join(inc, "good.job"), "w") as f:
         json.dump({"commands": [{"exec": ["true"]}]}, f)
     report = Scheduler(spool).run_pass()
     assert report.taken == ["good"]
     for name, words in [("badjson", "malformed JSON"), ("unknown", "unknown field"),
-                        ("fifo", "not a regular file"), ("link", "not a regular file")]:
+                        ("fifo", "not a regular file"), ("link", "not a regular file"),
+                        ("huge", "over the limit")]:
         assert words in read_text(spool.layout.rejected_file(name, ".reason"))
         assert os.path.lexists(spool.layout.rejected_file(name, ".job"))
     assert os.listdir(inc) == [".inprogress.job"]
@@ -119,3 +122,14 @@ def test_times_parse_back_to_the_millisecond_and_only_in_the_state_folder_format
     for text in (None, "", "2026-11-22", "2026-11-22T23:40:26Z", "2026-11-22T23:40:26.123+00:00",
                  "2026-11-22 23:40:26.123Z", "2026-13-22T23:40:26.123Z"):
         assert timefmt.parse(text) is None
+
+
+def test_read_text_reads_values_of_any_length_whole(tmp_path):
+    from banyan.spool.atomic import READ_FIRST
+
+    path = str(tmp_path / "value")
+    for n in (0, 1, READ_FIRST - 1, READ_FIRST, READ_FIRST + 1, 3 * (1 << 16) + 7):
+        write_text(str(tmp_path), path, "v" * n)
+        assert read_text(path) == "v" * n
+    assert read_text(str(tmp_path / "none")) is None
+    assert read_text(path + "/below-a-file") is None

@@ -10,7 +10,7 @@ def add(sub, common) -> None:
     p = sub.add_parser("up", parents=[common], help="scheduler + local processor + API, all in one")
     p.add_argument("--listen", default="127.0.0.1:8080", help="API address (HOST:PORT)")
     p.add_argument("--node-timeout", type=float, default=defaults.NODE_TIMEOUT)
-    backlog_option(p, defaults.UP_BACKLOG)
+    backlog_option(p)
     ca_option(p)
     p.set_defaults(func=up)
 
@@ -62,10 +62,11 @@ def tls_options(p) -> None:
     ca_option(p)
 
 
-def backlog_option(p, default: float = defaults.BACKLOG) -> None:
-    p.add_argument("--backlog", type=float, default=default,
+def backlog_option(p) -> None:
+    p.add_argument("--backlog", type=float, default=defaults.BACKLOG,
                    help="jobs a node may hold waiting to start, as a multiple of its size "
-                        f"(default {default:g}; 0: only what it can start at once)")
+                        f"(default {defaults.BACKLOG:g}, {defaults.SHORT_BACKLOG:g} while its jobs "
+                        "are short; 0: only what it can start at once)")
 
 
 def use_cafile(args) -> None:

@@ -53,6 +53,9 @@ class Follower:
             if state in ("running", "suspended", "stopped"):
                 self.placer.confirm(job_id, rec, now)
             if state == "stopped":
+                began, ended = (timefmt.parse(rec.get(k)) for k in ("started-at", "finished-at"))
+                if began is not None and ended is not None:
+                    self.placer.ran(node, ended - began)
                 self.finish(job_id, rec, now)
                 finished.append(job_id)
             elif state in ("running", "suspended"):

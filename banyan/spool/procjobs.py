@@ -159,10 +159,12 @@ class ProcessorJobs:
         the offset after them."""
         try:
             with open(self.path(job_id, "log"), "rb") as f:
+                size = os.fstat(f.fileno()).st_size
                 if tail is not None:
-                    offset = max(offset, os.fstat(f.fileno()).st_size - tail)
+                    offset = max(offset, size - tail)
                 f.seek(offset)
-                data = f.read(limit)
+                # what is there at the fstat, no more: read(limit) allocates 1 MiB per poll
+                data = f.read(min(limit, size - offset)) if size > offset else b""
         except FileNotFoundError:
             raise NotFound(f"no job {job_id} on this node") from None
         return data, offset + len(data)

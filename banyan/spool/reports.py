@@ -8,7 +8,7 @@ import json
 import os
 
 from . import ids
-from .atomic import write_text
+from .atomic import read_bytes, write_text
 from .paths import Layout
 
 
@@ -30,8 +30,8 @@ class Reports:
                 continue
             path = os.path.join(self.layout.reports, name)
             try:
-                with open(path, "rb") as f:
-                    data = json.loads(f.read())
+                raw = read_bytes(path)
+                data = None if raw is None else json.loads(raw)
             except (OSError, ValueError):
                 data = None
             if isinstance(data, dict) and isinstance(data.get("jobs"), list):
