@@ -4,13 +4,21 @@ import time
 from datetime import datetime
 
 
+_second: tuple[int | None, str] = (None, "")
+"""The last whole second `iso` formatted, and its text: the times of a busy second share it."""
+
+
 def iso(t: float | None = None) -> str:
     """Format epoch seconds (default: now) as `2026-11-22T23:40:26.123Z`."""
+    global _second
     if t is None:
         t = time.time()
-    ms = int(round(t * 1000))
-    s, ms = divmod(ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + ".%03dZ" % ms
+    s, ms = divmod(int(round(t * 1000)), 1000)
+    last, text = _second
+    if s != last:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s))
+        _second = (s, text)
+    return f"{text}.{ms:03d}Z"
 
 
 def parse(text: str | None) -> float | None:

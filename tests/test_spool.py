@@ -133,3 +133,28 @@ def test_read_text_reads_values_of_any_length_whole(tmp_path):
         assert read_text(path) == "v" * n
     assert read_text(str(tmp_path / "none")) is None
     assert read_text(path + "/below-a-file") is None
+
+
+def test_a_forked_child_names_its_temp_files_by_its_own_pid(tmp_path):
+    """Supervisors are forked; a temp name with the parent's pid could collide with its."""
+    from banyan.spool.atomic import tmp_name
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(w, tmp_name(str(tmp_path), "x/state").encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    os.close(w)
+    child = os.read(r, 4096).decode()
+    assert child.startswith(f"{tmp_path}/{pid}.") and child.endswith(".state")
+    assert tmp_name(str(tmp_path), "state").startswith(f"{tmp_path}/{os.getpid()}.")
+
+
+def test_ids_are_checked_the_same_the_second_time():
+    from banyan.spool import ids
+
+    for _ in range(2):  # the second answer comes from the ids already found valid
+        assert ids.valid("a") and ids.valid("A" + "b" * 63) and ids.valid("x.y_z-1")
+        for bad in ("", "a" * 65, "a\n", "-a", ".a", "a/b", "a b", None, 7, ["a"]):
+            assert not ids.valid(bad), bad

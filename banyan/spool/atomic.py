@@ -12,6 +12,8 @@ import os
 from ..errors import NoSpace
 
 _counter = itertools.count()
+_pid = os.getpid()
+"""This process's pid, for temp names (os.getpid is a system call); a child sets its own."""
 READ_FIRST = 4096
 """Bytes `read_bytes` asks for at first: a whole value, which is one line."""
 FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -23,7 +25,15 @@ def no_space(err: OSError, path: str) -> NoSpace:
 
 def tmp_name(tmpdir: str, path: str) -> str:
     """A unique temp name `<pid>.<counter>.<basename>`: no two writers ever share one."""
-    return os.path.join(tmpdir, f"{os.getpid()}.{next(_counter)}.{os.path.basename(path)}")
+    return f"{tmpdir}/{_pid}.{next(_counter)}.{path.rpartition('/')[2]}"
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def fsync_dir(path: str) -> None:
