@@ -158,3 +158,13 @@ def test_ids_are_checked_the_same_the_second_time():
         assert ids.valid("a") and ids.valid("A" + "b" * 63) and ids.valid("x.y_z-1")
         for bad in ("", "a" * 65, "a\n", "-a", ".a", "a/b", "a b", None, 7, ["a"]):
             assert not ids.valid(bad), bad
+
+
+def test_an_event_detail_cannot_forge_a_line(spool):
+    from banyan.spool import events
+
+    os.mkdir(spool.layout.job_dir("j1"))
+    events.record(spool.layout, "j1", "note", "one\n2026-01-01T00:00:00.000Z forged x\x1b[2J", now=0)
+    assert events.read(spool.layout, "j1") == [
+        "1970-01-01T00:00:00.000Z note one 2026-01-01T00:00:00.000Z forged x [2J"]
+    assert events.clean("é ok " * 300) == ("é ok " * 300)[:1000]

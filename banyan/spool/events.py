@@ -9,7 +9,10 @@ from .paths import Layout
 
 def clean(text: str) -> str:
     """One line, no control characters, so a detail can never forge an extra event line."""
-    return "".join(c if c.isprintable() else " " for c in str(text))[:1000]
+    text = str(text)
+    if text.isprintable():  # nearly always: no character by character
+        return text[:1000]
+    return "".join(c if c.isprintable() else " " for c in text)[:1000]
 
 
 def record(layout: Layout, job_id: str, event: str, detail: str = "", now: float | None = None) -> None:

@@ -26,7 +26,7 @@ which never changes)."""
 class Jobs:
     def __init__(self, layout: Layout):
         self.layout = layout
-        self._memo: dict[tuple[str, str], str | None] | None = None
+        self._memo: dict[tuple[str, str], str | dict | None] | None = None
 
     @contextmanager
     def memo(self):
@@ -92,7 +92,7 @@ class Jobs:
         if self._memo is not None:  # the pass goes on with this job: no need to read it back
             self._memo.update({(job_id, "state"): state.value, (job_id, "node"): None,
                                (job_id, "attempts"): "0", (job_id, "created-at"): created,
-                               (job_id, "request.json"): text})
+                               (job_id, "request.json"): request})
         return True
 
     def add_dependent(self, job_id: str, dependent: str) -> None:
@@ -163,16 +163,20 @@ class Jobs:
             memo[(job_id, field)] = str(value).rstrip("\n")
 
     def request(self, job_id: str) -> dict:
-        """The normalised request; it never changes, so a pass reads it once."""
+        """The normalised request; it never changes, so a pass reads and parses it once
+        (and hands out the same dict each time: callers must not change it)."""
         memo = self._memo
-        if memo is not None and (job_id, "request.json") in memo:
-            return json.loads(memo[(job_id, "request.json")])
+        if memo is not None:
+            request = memo.get((job_id, "request.json"))
+            if request is not None:
+                return request
         text = read_text(self.layout.job_file(job_id, "request.json"))
         if text is None:
             raise NotFound(f"no job {job_id}")
+        request = json.loads(text)
         if memo is not None:
-            memo[(job_id, "request.json")] = text
-        return json.loads(text)
+            memo[(job_id, "request.json")] = request
+        return request
 
     def state(self, job_id: str) -> State:
         text = self.get(job_id, "state")

@@ -32,7 +32,7 @@ class Backend:
         job_id, attempt, job = parse(body)
         if self.jobs.create(job_id, job, attempt):
             crash.point("processor.created")
-            self.launch(job_id)
+            self.launch(job_id, job)
             return self.created(job_id, attempt)
         known = int(self.jobs.get(job_id, "attempt") or 0)
         if known > attempt:
@@ -40,13 +40,14 @@ class Backend:
         if known < attempt:
             self.retire(job_id)
             self.jobs.new_attempt(job_id, job, attempt)
-            self.launch(job_id)
+            self.launch(job_id, job)
         elif self.jobs.get(job_id, "state") == "starting" and not self.launched(job_id):
-            self.launch(job_id)  # a crash came between the folder and the launch
+            self.launch(job_id, job)  # a crash came between the folder and the launch
         return self.record(job_id)
 
-    def launch(self, job_id: str) -> None:
-        """Start the attempt whose folder was just made (state `starting`)."""
+    def launch(self, job_id: str, job: dict) -> None:
+        """Start the attempt whose folder was just made (state `starting`); `job` is the
+        request its folder holds, so that it need not be read back."""
         raise NotImplementedError
 
     def created(self, job_id: str, attempt: int) -> dict:

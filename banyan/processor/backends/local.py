@@ -39,13 +39,12 @@ class LocalBackend(Backend):
                             "memory": psutil.virtual_memory().total if memory is None else memory,
                             "gpus": gpus or 0})
 
-    def launch(self, job_id: str) -> None:
-        self._wait(job_id)
+    def launch(self, job_id: str, job: dict) -> None:
+        self._wait(job_id, job)
         self._start()
 
-    def _wait(self, job_id: str) -> None:
-        req = self.jobs.request(job_id)
-        self.slots.wait(job_id, req["resources"], req.get("priority", 0))  # older folders have none
+    def _wait(self, job_id: str, job: dict) -> None:
+        self.slots.wait(job_id, job["resources"], job.get("priority", 0))  # older folders have none
 
     def _start(self) -> None:
         for job_id in self.slots.take():
@@ -184,7 +183,7 @@ class LocalBackend(Backend):
             try:
                 state = self.jobs.get(job_id, "state")
                 if state == "starting" and not self.jobs.supervised(job_id):
-                    self._wait(job_id)
+                    self._wait(job_id, self.jobs.request(job_id))
                     launched += 1
                 elif state in ("running", "suspended") and self.record(job_id)["state"] != "stopped":
                     self.slots.hold(job_id, self.jobs.request(job_id)["resources"])

@@ -56,26 +56,25 @@ class SlurmBackend(Backend):
         with self.lock:
             return super().accept(body)
 
-    def launch(self, job_id: str) -> None:
+    def launch(self, job_id: str, job: dict) -> None:
         with self.lock:
             self.active.add(job_id)
             if self.slurm_id(job_id) or self.jobs.get(job_id, "state") != "starting":
                 return
-            request = self.jobs.request(job_id)
             attempt = int(self.jobs.get(job_id, "attempt") or 1)
             job_dir = self.jobs.dir(job_id)
             tmp = self.jobs.layout.tmp
             try:  # the bundle and input, unpacked into work/ on the shared folder
-                extra = attach.prepare(self.jobs, job_id, request, self.scheduler_url, self.token)
+                extra = attach.prepare(self.jobs, job_id, job, self.scheduler_url, self.token)
             except attach.Failed as why:
                 self.jobs.log_line(job_id, str(why))
                 self._end(job_id, "failure")
                 return
-            script = batchscript.script(job_id, attempt, request, job_dir=job_dir, tmp_dir=tmp,
+            script = batchscript.script(job_id, attempt, job, job_dir=job_dir, tmp_dir=tmp,
                                         node=self.node, banyan_url=self.banyan_url,
                                         home=os.environ.get("HOME", "/"), extra_env=extra)
             write_text(tmp, self.jobs.path(job_id, "batch.sh"), script.rstrip("\n"))
-            opts = batchscript.options(request, comment=self._comment(job_id, attempt),
+            opts = batchscript.options(job, comment=self._comment(job_id, attempt),
                                        work_dir=os.path.join(job_dir, "work"),
                                        log=self.jobs.path(job_id, "log"),
                                        partition=self.partition, account=self.account)
@@ -215,7 +214,7 @@ class SlurmBackend(Backend):
                     self.active.add(job_id)
                     if not self.launched(job_id):
                         try:
-                            self.launch(job_id)
+                            self.launch(job_id, self.jobs.request(job_id))
                             launched += 1
                         except SlurmError:
                             pass  # the follower tries again
@@ -260,7 +259,8 @@ class SlurmBackend(Backend):
                 if slurm_id:
                     by_slurm_id[slurm_id] = job_id
                 elif self.jobs.get(job_id, "state") == "starting":
-                    self.launch(job_id)  # a crash came before sbatch, or sbatch did not answer
+                    # a crash came before sbatch, or sbatch did not answer
+                    self.launch(job_id, self.jobs.request(job_id))
                 else:
                     unknown.append(job_id)  # it ran, and slurmctld has forgotten it
             seen = slurmcli.states(list(by_slurm_id)) if by_slurm_id else {}
