@@ -120,8 +120,9 @@ class Placer:
     def node_backlog(self, node: str) -> float:
         """`SHORT_BACKLOG` for a node whose last jobs ran under `SHORT_JOB` (a waiting job
         starts within milliseconds there), else the backlog asked for; 0 stays 0."""
-        short = self._run_seconds.get(node, defaults.SHORT_JOB) < defaults.SHORT_JOB
-        return max(self.backlog, defaults.SHORT_BACKLOG) if short and self.backlog > 0 else self.backlog
+        if self.backlog > 0 and self._run_seconds.get(node, defaults.SHORT_JOB) < defaults.SHORT_JOB:
+            return max(self.backlog, defaults.SHORT_BACKLOG)
+        return self.backlog
 
     def rooms(self) -> dict[str, Room]:
         """Room on every node: its size with the backlog, less what its placed jobs hold."""
