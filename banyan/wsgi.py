@@ -21,7 +21,11 @@ def serve(app: bottle.Bottle, host: str, port: int, threads: int = 8,
     server.prepare()
     if ready:
         ready()
-    server.serve()
+    try:
+        server.serve()
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C stops it cleanly, as cheroot's safe_start does
+        server.stop()
+        raise
 
 
 def _tls_adapter(certfile: str, keyfile: str):

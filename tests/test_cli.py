@@ -411,3 +411,26 @@ def test_wait_shows_progress_and_kill_of_a_running_job(up):
     assert f"{job_id} running on local" in err
     assert f"{job_id} progress 40 copying inputs" in err
     assert f"{job_id} stopped: error (killed" in err
+
+
+@pytest.mark.parametrize("server", ["serve", "processor"])
+def test_a_server_stops_on_ctrl_c(tmp_path, server):
+    """SIGINT (Ctrl-C in a terminal) ends `banyan serve` and `banyan processor` with 130."""
+    import signal
+    import socket
+
+    port = free_port()
+    proc = subprocess.Popen(banyan_cmd("--state", str(tmp_path / "state"), server, "--listen",
+                                       f"127.0.0.1:{port}"), stderr=subprocess.DEVNULL)
+    try:
+        def listening():
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+
+        wait_until(listening, timeout=20, what=f"{server} to listen")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
