@@ -18,10 +18,10 @@ def serve(app: bottle.Bottle, host: str, port: int, threads: int = 8,
     server = wsgi.Server((host, port), app, numthreads=threads, server_name="banyan", timeout=120)
     if certfile:
         server.ssl_adapter = _tls_adapter(certfile, keyfile or certfile)
-    server.prepare()
-    if ready:
-        ready()
     try:
+        server.prepare()
+        if ready:
+            ready()
         server.serve()
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C stops it cleanly, as cheroot's safe_start does
         server.stop()

@@ -417,17 +417,23 @@ def test_wait_shows_progress_and_kill_of_a_running_job(up):
 def test_a_server_stops_on_ctrl_c(tmp_path, server):
     """SIGINT (Ctrl-C in a terminal) ends `banyan serve` and `banyan processor` with 130."""
     import signal
-    import socket
+    import urllib.error
+    import urllib.request
 
     port = free_port()
     proc = subprocess.Popen(banyan_cmd("--state", str(tmp_path / "state"), server, "--listen",
                                        f"127.0.0.1:{port}"), stderr=subprocess.DEVNULL)
     try:
-        def listening():
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", port)) == 0
+        def serving():  # any HTTP answer: past start-up, in the serving loop
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+            except urllib.error.HTTPError:
+                return True
+            except OSError:
+                return False
+            return True
 
-        wait_until(listening, timeout=20, what=f"{server} to listen")
+        wait_until(serving, timeout=20, what=f"{server} to answer")
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 130
     finally:
