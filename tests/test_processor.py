@@ -16,6 +16,7 @@ import urllib.request
 import psutil
 import pytest
 from conftest import ROOT, free_port, wait_until
+from banyan.spool import Spool
 from slurm_fixture import slurm_cluster  # noqa: F401 - a fixture
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -189,6 +190,28 @@ def test_progress_by_post_and_log_by_offset(node):
     assert node.call("GET", "/processor/job/p1/log?offset=-1")[0] == 400
 
 
+def test_a_job_cannot_make_its_node_read_through_a_link_or_hang_on_a_fifo(local_node, tmp_path):
+    """A job runs with the processor's uid and may replace the files of its folder that
+    the node reads back (`progress`, `log`): a link to another file, or a FIFO, a device
+    behind a link, are read as nothing, so the record and the log stay answerable."""
+    node = local_node
+    secret = tmp_path / "secret"
+    secret.write_text("not for the job's record\n")
+    node.new("h1", commands=sh(f'ln -s {secret} "$BANYAN_JOB_DIR/progress"; '
+                               'rm "$BANYAN_JOB_DIR/log"; mkfifo "$BANYAN_JOB_DIR/log"'))
+    st = node.stopped("h1")  # the supervisor read `progress` at the end: no hang, no secret
+    assert st["progress"] is None and st["result"] == "success"
+    assert node.call("GET", "/processor/job/h1/log")[1] == b""
+    assert node.call("GET", "/processor/job/h1/artifacts/stdout")[1] == b""
+    node.new("h2", commands=sh('ln -s /dev/zero "$BANYAN_JOB_DIR/progress"; sleep 30'))
+    wait_until(lambda: os.path.islink(os.path.join(node.state, "processor", "job", "h2", "progress")),
+               what="h2's link")
+    assert node.status("h2")["progress"] is None
+    node.new("h3", commands=sh('head -c 100000 /dev/zero | tr "\\0" x > "$BANYAN_JOB_DIR/progress"'))
+    assert len(node.stopped("h3")["progress"]) == 4096  # a bounded read of a long one
+    node.call("POST", "/processor/job/h2/kill")
+
+
 def test_a_command_that_cannot_start_fails_with_127_and_says_why(node):
     node.new("c1", commands=[{"exec": ["no-such-program-here", "x"]}, {"exec": ["echo", "never"]}])
     st = node.stopped("c1")
@@ -320,6 +343,33 @@ def test_a_supervisor_process_runs_one_attempt_after_another(local_node):
     assert node.cat("s1", "supervisor") == node.cat("s2", "supervisor")  # no fork per job
     cpu = [float(node.cat(j, "usage").split()[1]) for j in ("s1", "s2")]
     assert cpu[0] >= 0.1 and cpu[1] < 0.05  # each attempt's own CPU, not the process's total
+
+
+def test_a_reused_supervisor_obeys_signals_in_each_attempt_and_dies_of_sigterm_when_idle(local_node):
+    """Its signal handlers are set once per process: a later attempt must still be
+    suspended and killed through them, and an idle supervisor must still die of SIGTERM."""
+    node = local_node
+    node.new("g1", commands=sh("true"))
+    node.stopped("g1")
+    supervisor = int(node.cat("g1", "supervisor"))
+    node.new("g2", commands=sh("sleep 30"))
+    wait_until(lambda: node.cat("g2", "pid"), what="g2 to start")
+    assert int(node.cat("g2", "supervisor")) == supervisor
+    assert node.call("POST", "/processor/job/g2/suspend")[1]["state"] == "suspended"
+    assert node.call("POST", "/processor/job/g2/continue")[1]["state"] == "running"
+    assert node.call("POST", "/processor/job/g2/kill")[0] == 200
+    assert node.stopped("g2")["result"] == "killed"
+    node.new("g3", commands=sh("sleep 30"))
+    wait_until(lambda: node.cat("g3", "pid"), what="g3 to start")
+    assert int(node.cat("g3", "supervisor")) == supervisor
+    os.kill(supervisor, signal.SIGTERM)  # to a supervisor that runs an attempt: kill the attempt
+    assert node.stopped("g3")["result"] == "killed"
+    jobs = Spool(node.state).processor
+    wait_until(lambda: not jobs.supervised("g3"), what="g3's supervisor to let go of it")
+    os.kill(supervisor, signal.SIGTERM)  # to an idle one: it dies, as by default
+    wait_until(lambda: not psutil.pid_exists(supervisor) or
+               psutil.Process(supervisor).status() == psutil.STATUS_ZOMBIE, timeout=2,
+               what="the supervisor to die")  # not retired: that takes launcher.IDLE_MAX
 
 
 def test_a_job_waiting_for_cores_can_be_withdrawn_and_never_runs(tmp_path):

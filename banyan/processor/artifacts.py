@@ -7,14 +7,13 @@ never followed. The archive is built in tmp/ and unlinked at once, so an aborted
 download leaves nothing behind.
 """
 
-import io
 import os
 import stat
 import tarfile
 
 from ..errors import NotFound
 from ..spool.atomic import tmp_name
-from ..spool.procjobs import ProcessorJobs
+from ..spool.procjobs import ProcessorJobs, open_regular
 
 NAMES = ("stdout", "stderr", "output")
 CHUNK = 1 << 16
@@ -32,7 +31,7 @@ def open_artifact(jobs: ProcessorJobs, job_id: str, name: str):
     if name == "output":
         f = _output(jobs, job_id)
     else:
-        f = _open_regular(jobs.path(job_id, "log" if name == "stdout" else "stderr"))
+        f = open_regular(jobs.path(job_id, "log" if name == "stdout" else "stderr"))
     size = f.seek(0, os.SEEK_END)
     f.seek(0)
     return f, size, TYPES[name]
@@ -45,18 +44,6 @@ def chunks(f):
             yield data
     finally:
         f.close()
-
-
-def _open_regular(path: str):
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except (FileNotFoundError, OSError):
-        return io.BytesIO()
-    f = os.fdopen(fd, "rb")
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        f.close()
-        return io.BytesIO()
-    return f
 
 
 def _output(jobs: ProcessorJobs, job_id: str):

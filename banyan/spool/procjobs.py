@@ -8,9 +8,11 @@ so "is the lock free?" is the proof that nobody is running the attempt (nq's rul
 """
 
 import fcntl
+import io
 import json
 import os
 import shutil
+import stat
 
 from .. import defaults
 from ..errors import NotFound
@@ -20,6 +22,8 @@ from .paths import Layout
 FIELDS = ("state", "status", "result", "pid", "exit-status", "signal", "started-at",
           "finished-at", "attempt", "usage", "progress")
 INTEGERS = ("pid", "exit-status", "attempt")
+PROGRESS_MAX = 4096
+"""Bytes of `progress` read at most: the job writes that file itself (SPEC §5)."""
 
 
 class ProcessorJobs:
@@ -98,6 +102,8 @@ class ProcessorJobs:
         shutil.rmtree(gone, ignore_errors=True)
 
     def get(self, job_id: str, field: str) -> str | None:
+        if field == "progress":
+            return _read_progress(self.path(job_id, field))
         return read_text(self.path(job_id, field))
 
     def put(self, job_id: str, field: str, value: object) -> None:
@@ -115,7 +121,7 @@ class ProcessorJobs:
             raise NotFound(f"no job {job_id} on this node")
         rec: dict = {"id": job_id}
         for field in FIELDS:
-            rec[field] = read_text(self.path(job_id, field))
+            rec[field] = self.get(job_id, field)
         for key in INTEGERS:
             if rec[key] not in (None, ""):
                 try:
@@ -157,18 +163,49 @@ class ProcessorJobs:
                  tail: int | None = None) -> tuple[bytes, int]:
         """Up to `limit` bytes of the log after `offset` (or of its last `tail` bytes), and
         the offset after them."""
-        try:
-            with open(self.path(job_id, "log"), "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if tail is not None:
-                    offset = max(offset, size - tail)
-                f.seek(offset)
-                # what is there at the fstat, no more: read(limit) allocates 1 MiB per poll
-                data = f.read(min(limit, size - offset)) if size > offset else b""
-        except FileNotFoundError:
-            raise NotFound(f"no job {job_id} on this node") from None
+        if not self.exists(job_id):
+            raise NotFound(f"no job {job_id} on this node")
+        with open_regular(self.path(job_id, "log")) as f:
+            size = f.seek(0, os.SEEK_END)
+            if tail is not None:
+                offset = max(offset, size - tail)
+            f.seek(offset)
+            # what is there now, no more: read(limit) allocates 1 MiB per poll
+            data = f.read(min(limit, size - offset)) if size > offset else b""
         return data, offset + len(data)
 
     def set_progress(self, job_id: str, percent: float, message: str) -> None:
         text = f"{percent:g} {message}".strip().replace("\n", " ")
         self.put(job_id, "progress", text)
+
+
+def _regular_fd(path: str) -> int | None:
+    """An fd to read `path`, a file the job can replace (it runs with our uid), or None if
+    it is missing or not a regular file: never through a link, and never a FIFO or a
+    device, which would hang or flood the reader."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:  # none, or a link (ELOOP)
+        return None
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        return fd
+    os.close(fd)
+    return None
+
+
+def open_regular(path: str):
+    """`path` as a binary file object by `_regular_fd`'s rules; empty when that finds none."""
+    fd = _regular_fd(path)
+    return io.BytesIO() if fd is None else os.fdopen(fd, "rb")
+
+
+def _read_progress(path: str) -> str | None:
+    """`progress`, which the job may write itself: at most PROGRESS_MAX bytes of it."""
+    fd = _regular_fd(path)
+    if fd is None:
+        return None
+    try:
+        data = os.read(fd, PROGRESS_MAX)
+    finally:
+        os.close(fd)
+    return data.decode(errors="replace").rstrip("\n")
