@@ -5,10 +5,13 @@ TLS built in; and the fastest of the candidates measured here on the real API
 (`bench/wsgi_servers.py`, figures in the README).
 """
 
-import bottle
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # bottle loads only with the app: the CLI's commands start without it
+    import bottle
 
 
-def serve(app: bottle.Bottle, host: str, port: int, threads: int = 8,
+def serve(app: "bottle.Bottle", host: str, port: int, threads: int = 8,
           certfile: str | None = None, keyfile: str | None = None, ready=None) -> None:
     """Serve `app` until interrupted; over TLS when given a certificate. `ready()` is
     called once the socket listens (a processor registers only then, or the scheduler

@@ -8,9 +8,10 @@ not run are pinned to a node that does not exist (`--node nowhere`): they stay q
 import json
 import os
 import subprocess
+import sys
 
 import pytest
-from conftest import Up, banyan_cmd, free_port, need, wait_until
+from conftest import ROOT, Up, banyan_cmd, free_port, need, wait_until
 
 from banyan.cli import client, show
 
@@ -440,3 +441,16 @@ def test_a_server_stops_on_ctrl_c(tmp_path, server):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_cron_pass_and_the_client_commands_load_no_server_code(tmp_path):
+    """A `scheduler --once` from cron, or `banyan token list`, starts without bottle, cheroot
+    or watchdog: they are for the servers and the daemon, and took a third of the start."""
+    script = ("import sys; from banyan.cli.main import main; "
+              f"assert main(['--state', {str(tmp_path / 'state')!r}, *sys.argv[1:]]) == 0; "
+              "print(sorted(m for m in ('bottle', 'cheroot', 'watchdog') if m in sys.modules))")
+    for command in (["scheduler", "--once"], ["token", "list"]):
+        out = subprocess.run([sys.executable, "-c", script, *command], capture_output=True,
+                             text=True, timeout=30, env=dict(os.environ, PYTHONPATH=ROOT))
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip().endswith("[]"), (command, out.stdout)

@@ -20,8 +20,6 @@ import sys
 import threading
 import time
 
-from watchdog.observers.inotify_c import InotifyConstants, InotifyFD
-
 from .. import defaults
 from ..spool import Spool
 from ..spool.lock import try_hold
@@ -32,10 +30,6 @@ GATHER = 0.004
 """Seconds between the start of a busy pass and the start of the next."""
 BUSY = 3
 """Jobs taken in, finished and placed by one pass that make it busy."""
-
-
-ARRIVALS = InotifyConstants.IN_CREATE | InotifyConstants.IN_MOVED_TO
-"""A file linked or renamed into a watched folder: arrivals only, not our own deletions."""
 
 
 class _Wake:
@@ -82,9 +76,12 @@ def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    from watchdog.observers.inotify_c import InotifyConstants, InotifyFD  # here: not for --once
+
+    arrivals = InotifyConstants.IN_CREATE | InotifyConstants.IN_MOVED_TO  # not our own deletions
     inotify = InotifyFD()
     for folder in (spool.layout.incoming, spool.layout.reports):
-        inotify.add_callback(os.fsencode(folder), ARRIVALS, _Wake(wake), folder)
+        inotify.add_callback(os.fsencode(folder), arrivals, _Wake(wake), folder)
     inotify.start()
     scheduler.placer.send_in_background(wake.set)
     notifier = threading.Thread(target=Notifier(spool).run, args=(stop,), name="notifier", daemon=True)
