@@ -219,6 +219,29 @@ def test_a_command_that_cannot_start_fails_with_127_and_says_why(node):
     assert node.cat("c1", "log") == "banyan: cannot run 'no-such-program-here': No such file or directory\n"
 
 
+def test_a_program_is_found_on_the_jobs_own_path_and_runs_in_work(local_node, tmp_path):
+    """As execvp does: the job's PATH, in order; a file found but not executable is 126;
+    a name with a slash is taken from the working directory; signals as by default."""
+    bin_dir, plain = tmp_path / "bin", tmp_path / "plain"
+    bin_dir.mkdir(), plain.mkdir()
+    (bin_dir / "hello").write_text("#!/bin/sh\necho hello from $(pwd)\n")
+    (bin_dir / "hello").chmod(0o755)
+    (plain / "hello").write_text("#!/bin/sh\necho never\n")
+    (plain / "lonely").write_text("#!/bin/sh\necho never\n")
+    node = local_node
+    path = f"{plain}:{bin_dir}:/usr/bin:/bin"
+    node.new("w1", commands=[{"exec": ["hello"]}, {"shell": "printf '#!/bin/sh\\necho local\\n' > t.sh; "
+                                                        "chmod +x t.sh; yes | head -1"},
+                             {"exec": ["./t.sh"]}], environment={"PATH": path})
+    st = node.stopped("w1")
+    work = os.path.join(node.state, "processor", "job", "w1", "work")
+    assert (st["result"], node.cat("w1", "log")) == ("success", f"hello from {work}\ny\nlocal\n")
+    node.new("w2", commands=[{"exec": ["lonely"]}], environment={"PATH": path})
+    st = node.stopped("w2")
+    assert (st["exit-status"], node.cat("w2", "log")) == (
+        126, "banyan: cannot run 'lonely': Permission denied\n")
+
+
 def test_health_reports_capacity(node):
     code, health = node.call("GET", "/processor/health")
     assert code == 200 and health["backend"] == node.backend and health["name"] == "p1"

@@ -13,7 +13,6 @@ import os
 import resource
 import select
 import signal
-import subprocess
 import time
 
 from .. import defaults, timefmt
@@ -113,17 +112,16 @@ class Supervisor:
                     return self.kill_reason, None, None
                 argv = command["exec"] if "exec" in command else ["/bin/sh", "-c", command["shell"]]
                 try:
-                    proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=errors, start_new_session=True)
+                    pid = spawn(argv, work, env, log, errors)
                 except OSError as err:
                     self.jobs.log_line(self.id, f"cannot run {argv[0]!r}: {err.strerror}")
                     return "failure", 126 if isinstance(err, PermissionError) else 127, None
-                self._put("pid", proc.pid)
+                self._put("pid", pid)
                 if not self.told_start:  # once its first command runs, not to slow its start
                     self.told_start = True  # (the scheduler's poll learns it too, if need be)
                     reporter.hand(self.report_fd, self.record, self.node, self.scheduler_url,
                                   self.token, alone=False)
-                code = self._wait(proc, grace)
+                code = self._wait(pid, grace)
                 if self.kill_reason:
                     return self.kill_reason, *_status(code)
                 if code != 0:
@@ -134,27 +132,27 @@ class Supervisor:
             if errors != log:
                 os.close(errors)
 
-    def _wait(self, proc: subprocess.Popen, grace: float) -> int:
+    def _wait(self, pid: int, grace: float) -> int:
         """Wait for the command, sampling usage, obeying `control`, killing at the deadline
         (which moves on while the job is suspended: suspended time is not running time)."""
-        pidfd = os.pidfd_open(proc.pid)
+        pidfd = os.pidfd_open(pid)
         hard_kill_at = None
         next_sample = time.monotonic() + FIRST_SAMPLE
         try:
             while True:
                 now = time.monotonic()
                 if now >= next_sample:
-                    self._sample(proc.pid)
+                    self._sample(pid)
                     next_sample = now + SAMPLE_EVERY
                 deadline = None if self.suspended else self.deadline
                 if deadline and now >= deadline and not self.kill_reason:
                     self.kill_reason = "timeout"
                     self.jobs.log_line(self.id, "timeout reached; killing the job")
                 if self.kill_reason and hard_kill_at is None:
-                    proctree.send(proc.pid, signal.SIGTERM)
+                    proctree.send(pid, signal.SIGTERM)
                     hard_kill_at = now + grace
                 if hard_kill_at is not None and now >= hard_kill_at:
-                    proctree.send(proc.pid, signal.SIGKILL)
+                    proctree.send(pid, signal.SIGKILL)
                     hard_kill_at = float("inf")
                 wake_at = [next_sample]
                 if deadline and not self.kill_reason:
@@ -164,13 +162,13 @@ class Supervisor:
                 wait_for = min(wake_at)
                 ready, _, _ = select.select([pidfd, self.wake_r], [], [], max(0.0, wait_for - now))
                 if pidfd in ready:
-                    code = proc.wait()
+                    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
                     if self.kill_reason:
-                        proctree.send(proc.pid, signal.SIGKILL)
+                        proctree.send(pid, signal.SIGKILL)
                     return code
                 if self.wake_r in ready:
                     _drain(self.wake_r)
-                    self._read_control(proc.pid)
+                    self._read_control(pid)
         finally:
             os.close(pidfd)
 
@@ -241,6 +239,45 @@ class _Signals:
             return
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def spawn(argv: list[str], work: str, env: dict, out: int, err: int) -> int:
+    """Start a command as `subprocess.Popen` would (found on the job's own PATH, in `work`,
+    in a session of its own, stdin from /dev/null, SIGPIPE and SIGXFSZ back to their
+    defaults), but with posix_spawn: Popen's own Python cost 0.2 ms more of each job's
+    start here. Its pid; OSError if it cannot run, as from Popen.
+
+    posix_spawn has no working-directory action, so the supervisor, which has a single
+    thread, steps into `work` for the call and back. Its own files are opened O_CLOEXEC
+    (PEP 446), so the command inherits only its stdin, stdout and stderr."""
+    home = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.chdir(work)
+        return os.posix_spawn(
+            _executable(argv[0], env.get("PATH", os.defpath)), argv, env,
+            file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                          (os.POSIX_SPAWN_DUP2, out, 1), (os.POSIX_SPAWN_DUP2, err, 2)],
+            setsid=True, setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+    finally:
+        os.fchdir(home)
+        os.close(home)
+
+
+def _executable(name: str, path: str) -> str:
+    """`name` looked up in `path` as execvp(3) does: as is if it holds a slash; else the
+    first executable file of that name; PermissionError if only unexecutable ones exist."""
+    if "/" in name:
+        return name
+    denied = None
+    for folder in path.split(os.pathsep):
+        candidate = os.path.join(folder or ".", name)
+        if os.path.isfile(candidate):
+            if os.access(candidate, os.X_OK):
+                return candidate
+            denied = denied or candidate
+    if denied:
+        raise PermissionError(13, "Permission denied", denied)
+    raise FileNotFoundError(2, "No such file or directory", name)
 
 
 def _children_cpu() -> float:
