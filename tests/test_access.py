@@ -4,6 +4,7 @@ import base64
 import json
 import os
 import subprocess
+import time
 
 import pytest
 from conftest import ROOT, Up, banyan_cmd, curl, free_port, split_code, wait_until
@@ -44,6 +45,25 @@ def test_open_on_loopback_only_while_no_token_exists(spool):
     assert r.code == 401 and r.headers["www-authenticate"].startswith("Bearer")
     assert r.body.count(b"\n") == 1 and "token" in r.json()["error"]
     assert call(app, "GET", "/no/such/route").code == 401
+
+
+def test_a_token_made_or_revoked_counts_at_the_next_request_though_the_listing_is_kept(spool):
+    """The API keeps the listing of auth/tokens/ while the folder is unchanged: a folder
+    last changed long ago (its mtime set back, as after a quiet hour) must still show a
+    token made, then revoked, at the very next request, through the same app."""
+    app = make_app(spool)
+    folder = spool.layout.tokens
+    long_ago = time.time() - 3600
+    os.utime(folder, (long_ago, long_ago))
+    for _ in range(2):  # the second request is answered from the kept listing
+        assert call(app, "GET", "/scheduler/jobs").code == 200
+    token = spool.tokens.create("alice", "user")
+    os.utime(folder, (time.time() - 3600, time.time() - 1800))  # later, yet long ago
+    assert call(app, "GET", "/scheduler/jobs").code == 401
+    assert call(app, "GET", "/scheduler/jobs", headers={"Authorization": f"Bearer {token}"}).code == 200
+    spool.tokens.revoke("alice")
+    os.utime(folder, (time.time() - 3600, time.time() - 900))
+    assert call(app, "GET", "/scheduler/jobs").code == 200
 
 
 def call_from(app, addr, method, path, **kw):

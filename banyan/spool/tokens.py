@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 
 from ..errors import BadRequest, NotFound
 from . import ids
@@ -17,6 +18,8 @@ from .atomic import read_text, write_bytes
 from .paths import Layout
 
 ROLES = ("user", "admin", "node")
+LISTING_SETTLE = 1.0
+"""Seconds a folder must have been unchanged for its listing to be kept (see `names`)."""
 
 
 def digest(token: str) -> str:
@@ -26,6 +29,7 @@ def digest(token: str) -> str:
 class Tokens:
     def __init__(self, layout: Layout):
         self.layout = layout
+        self._listed: tuple[tuple[int, int], list[str]] | None = None
 
     def create(self, name: str, role: str, token: str | None = None, replace: bool = False) -> str:
         """Store a new token's hash under `name` and return the token (shown once).
@@ -52,10 +56,25 @@ class Tokens:
             raise NotFound(f"no token named {name}") from None
 
     def names(self) -> list[str]:
+        """Every token's name. Each API request asks (are there any? which is this?), so
+        the listing is kept while the folder's mtime stays as it was, if that mtime was
+        already LISTING_SETTLE old when listed: a token made or revoked later moves it,
+        even on a clock as coarse as the kernel's tick. A stat instead of a listing: 3
+        against 8–15 µs of every request."""
         try:
-            return sorted(n for n in os.listdir(self.layout.tokens) if ids.valid(n))
+            st = os.stat(self.layout.tokens)
         except FileNotFoundError:
             return []
+        key, listed = (st.st_ino, st.st_mtime_ns), self._listed
+        if listed is not None and listed[0] == key:
+            return list(listed[1])
+        try:
+            names = sorted(n for n in os.listdir(self.layout.tokens) if ids.valid(n))
+        except FileNotFoundError:
+            return []
+        if time.time() - st.st_mtime > LISTING_SETTLE:
+            self._listed = (key, names)
+        return list(names)
 
     def any(self) -> bool:
         return bool(self.names())
