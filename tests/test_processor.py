@@ -236,6 +236,9 @@ def test_a_program_is_found_on_the_jobs_own_path_and_runs_in_work(local_node, tm
     st = node.stopped("w1")
     work = os.path.join(node.state, "processor", "job", "w1", "work")
     assert (st["result"], node.cat("w1", "log")) == ("success", f"hello from {work}\ny\nlocal\n")
+    node.new("w3", commands=[{"exec": ["/bin/ls", "/proc/self/fd"]}])
+    node.stopped("w3")  # only stdin, stdout, stderr and ls's own listing: the attempt's lock
+    assert node.cat("w3", "log").split() == ["0", "1", "2", "3"]  # and pipes stay behind
     node.new("w2", commands=[{"exec": ["lonely"]}], environment={"PATH": path})
     st = node.stopped("w2")
     assert (st["exit-status"], node.cat("w2", "log")) == (
