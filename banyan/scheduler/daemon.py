@@ -1,11 +1,12 @@
 """`banyan scheduler`: one pass from cron (`--once`), or a daemon woken by file events.
 
-A file arriving in `incoming/` or `reports/` only sets an event (huey: signal handlers
-set flags, the loop does the work); every pass re-lists its folders, so a lost file
-event costs at most one tick. The events come from watchdog's inotify reader, whose
-thread calls us directly: its Observer would pass each one through two more threads
-and queues, which took 0.4 ms of a job's start here against 0.2. Each pass holds the
-pass lock, so cron passes and API actions never overlap it.
+A file arriving in `incoming/` or `reports/` only ends the wait between passes (huey:
+signal handlers set flags, the loop does the work); every pass re-lists its folders, so
+a lost file event costs at most one tick. The loop's own thread waits on the inotify
+descriptor (wakeup.py): watchdog's Observer passed each event through two more threads
+and queues (0.4 ms of a job's start here against 0.2), and its reader thread alone cost
+a GIL hand-over per event. Each pass holds the pass lock, so cron passes and API
+actions never overlap it.
 Notifications are delivered by a thread of their own (notify.py), never by a pass.
 After a busy pass, placements leave from a pool of threads (place.py), whose answers
 wake the loop; after a quiet one, the pass sends and waits, which is quicker for one job.
@@ -14,7 +15,6 @@ after it, so the arrivals of that moment share one pass (Postfix's qmgr batches 
 same way); an arrival on a quiet system is taken at once.
 """
 
-import os
 import signal
 import sys
 import threading
@@ -30,22 +30,6 @@ GATHER = 0.004
 """Seconds between the start of a busy pass and the start of the next."""
 BUSY = 3
 """Jobs taken in, finished and placed by one pass that make it busy."""
-
-
-class _Wake:
-    """watchdog's callback for an inotify watch: any arrival, or lost events, wake the loop."""
-
-    def __init__(self, event: threading.Event):
-        self.event = event
-
-    def on_event(self, _event) -> None:
-        self.event.set()
-
-    def on_queue_overflow(self) -> None:
-        self.event.set()
-
-    def on_watch_deleted(self, _wd) -> None:
-        self.event.set()
 
 
 def run(state_dir: str, once: bool = False, node_timeout: float = defaults.NODE_TIMEOUT,
@@ -68,7 +52,10 @@ def run(state_dir: str, once: bool = False, node_timeout: float = defaults.NODE_
 
 
 def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
-    wake, stop = threading.Event(), threading.Event()
+    from .wakeup import Wakeup  # here: a pass from cron needs neither inotify nor watchdog
+
+    stop = threading.Event()
+    wake = Wakeup([spool.layout.incoming, spool.layout.reports])
 
     def on_signal(_signum, _frame):
         stop.set()
@@ -76,13 +63,6 @@ def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    from watchdog.observers.inotify_c import InotifyConstants, InotifyFD  # here: not for --once
-
-    arrivals = InotifyConstants.IN_CREATE | InotifyConstants.IN_MOVED_TO  # not our own deletions
-    inotify = InotifyFD()
-    for folder in (spool.layout.incoming, spool.layout.reports):
-        inotify.add_callback(os.fsencode(folder), arrivals, _Wake(wake), folder)
-    inotify.start()
     scheduler.placer.send_in_background(wake.set)
     notifier = threading.Thread(target=Notifier(spool).run, args=(stop,), name="notifier", daemon=True)
     notifier.start()
@@ -99,8 +79,6 @@ def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
             if busy:
                 time.sleep(max(0.0, started + GATHER - time.monotonic()))
             wake.wait(tick)
-    finally:
-        inotify.stop()
-        inotify.join(timeout=5)
+    finally:  # `wake` stays open: a placement's answer may still call it while we exit
         notifier.join(timeout=5)
     return 0
