@@ -16,6 +16,7 @@ import urllib.request
 import psutil
 import pytest
 from conftest import ROOT, free_port, wait_until
+from banyan.processor.reporter import GATHER, Reporter, hand
 from banyan.spool import Spool
 from slurm_fixture import slurm_cluster  # noqa: F401 - a fixture
 
@@ -441,3 +442,26 @@ def test_a_processor_sharing_the_scheduler_state_drops_its_reports_there(tmp_pat
         assert found[0]["jobs"][-1]["result"] == "success"
     finally:
         node.kill_group()
+
+
+def test_records_that_come_together_share_a_report_and_each_end_is_heard_at_once(tmp_path):
+    """The processor's reporter holds records for GATHER after its last report, so records
+    that come close together share one (each had been a file of its own): however the
+    writes fall, n reports span at least (n - 2) GATHERs. An end reaches `ended`, which
+    frees its cores, when it is read, not when it is reported."""
+    spool = Spool(str(tmp_path / "state"))
+    reporter = Reporter("p1", None, None, drop=spool.reports)
+    heard: dict[str, float] = {}
+    reporter.start(lambda job_id: heard.setdefault(job_id, time.monotonic()), lambda: None)
+    first = time.monotonic()
+    for i in range(40):
+        hand(reporter.fd, {"id": f"r{i}", "state": "stopped", "result": "success"}, "p1", None, None)
+        time.sleep(0.0005)
+    last = time.monotonic()
+    wait_until(lambda: len(heard) == 40, what="every end heard")
+    assert max(heard.values()) - last < 1.0
+    folder = os.path.join(spool.root, "scheduler", "reports")
+    wait_until(lambda: sum(len(r["jobs"]) for r in reports(spool.root)) == 40, what="every end reported")
+    files = len(os.listdir(folder))
+    assert files <= (last - first) / GATHER + 2, f"{files} reports in {1000 * (last - first):.1f} ms"
+    assert [j["id"] for r in reports(spool.root) for j in r["jobs"]] == [f"r{i}" for i in range(40)]

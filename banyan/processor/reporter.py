@@ -6,8 +6,11 @@ a pipe the processor made before it forked the fork server; a thread of the proc
 reads what has gathered and POSTs it as one report, the last record of each job only
 (or, when the processor shares the scheduler's state folder, as under `banyan up`, drops
 it into `scheduler/reports/` as the API would: one file instead of two HTTP ends).
-While one POST is on its way the next records gather in the pipe, so the batches grow
-with the load and a record on an idle node goes at once. A supervisor whose processor
+A record waits until `GATHER` after the last report (the records of a burst of short
+jobs then share one report, where each had been a file or a POST of its own), and while
+one POST is on its way the next records gather in the pipe, so the batches grow with the
+load, while a record on an idle node goes at once. An end frees its cores when it is
+read, not when it is reported. A supervisor whose processor
 is gone (the pipe has no reader) or whose pipe is full reports its end alone, as before
 (report.py); a report lost with a processor that died is made good by the scheduler's
 poll, and the cores of an end the processor never heard of by its `tick`.
@@ -30,6 +33,9 @@ MAX_BATCH = 500
 """Records per POST, so a report stays far below the API's body limit."""
 TICK = 1.0
 """Seconds between two looks for ends the pipe did not bring."""
+GATHER = 0.004
+"""Seconds after a report during which the next records wait to share one (the pass that
+reads them comes no sooner under load: the daemon gathers as long)."""
 
 
 class Reporter:
@@ -58,28 +64,28 @@ class Reporter:
 
     def _run(self, ended, tick) -> None:
         buffered = b""
+        pending: dict[str, dict] = {}
+        """The last record of each attempt heard of since the last report, in order."""
+        sent = 0.0
         next_tick = time.monotonic() + TICK
         while True:
             try:
-                ready, _, _ = select.select([self._r], [], [], max(0.0, next_tick - time.monotonic()))
+                due = min(next_tick, sent + GATHER) if pending else next_tick
+                ready, _, _ = select.select([self._r], [], [], max(0.0, due - time.monotonic()))
                 if ready:
                     *lines, buffered = (buffered + os.read(self._r, 65536)).split(b"\n")
-                    self._forward(lines, ended)
-                if time.monotonic() >= next_tick:  # under load too: the pipe is never quiet then
+                    _gather(lines, pending, ended)
+                now = time.monotonic()
+                if pending and now >= sent + GATHER:
+                    records, pending, sent = list(pending.values()), {}, now
+                    self._forward(records)
+                if now >= next_tick:  # under load too: the pipe is never quiet then
                     tick()
                     next_tick = time.monotonic() + TICK
             except Exception:  # noqa: BLE001 - this thread frees the cores: it must go on
                 traceback.print_exc()
 
-    def _forward(self, lines: list[bytes], ended) -> None:
-        latest: dict[str, dict] = {}
-        for line in lines:
-            record = json.loads(line)
-            latest.pop(record["id"], None)  # keep the order of the last records
-            latest[record["id"]] = record
-            if record["state"] == "stopped":
-                ended(record["id"])
-        records = list(latest.values())
+    def _forward(self, records: list[dict]) -> None:
         if self.drop:
             try:
                 self.drop.put(self.node, records)
@@ -88,6 +94,16 @@ class Reporter:
             return
         for i in range(0, len(records), MAX_BATCH):
             report.send(records[i:i + MAX_BATCH], self.node, self.scheduler_url, self.token)
+
+
+def _gather(lines: list[bytes], pending: dict[str, dict], ended) -> None:
+    """Keep the last record of each attempt; an end frees its cores at once (`ended`)."""
+    for line in lines:
+        record = json.loads(line)
+        pending.pop(record["id"], None)  # keep the order of the last records
+        pending[record["id"]] = record
+        if record["state"] == "stopped":
+            ended(record["id"])
 
 
 def hand(fd: int, record: dict, node: str, scheduler_url: str | None, token: str | None,
