@@ -9,7 +9,9 @@ import time
 import pytest
 
 from banyan.errors import NoSpace, Unavailable
+from banyan.scheduler import lifecycle
 from banyan.scheduler.passes import Scheduler
+from banyan.spool import Spool
 from banyan.spool.atomic import append_line, read_text, write_text
 from banyan.spool.lock import hold, try_hold
 
@@ -80,6 +82,45 @@ def test_pass_lock_excludes_another_holder_in_the_same_process_and_times_out(spo
     last = spool.pass_lock()
     assert try_hold(last)
     last.release()
+
+
+def test_a_daemon_keeps_what_it_knows_of_the_records_only_while_nobody_else_held_the_lock(spool):
+    """Each holder signs the lock file as it takes the lock; the daemon's next pass reuses
+    the values its last pass read or wrote only if its own mark is still there. A record
+    that another holder (the API's kill, a cron pass, another process) changed is read
+    anew; one changed by nobody is not read again."""
+    for job_id in ("a", "b"):
+        spool.incoming.submit(job_id, json.dumps({"commands": [{"exec": ["true"]}]}).encode())
+    scheduler, daemon = Scheduler(spool), spool.pass_lock()
+    with daemon:
+        assert not daemon.undisturbed  # its first hold
+        scheduler.run_pass(undisturbed=daemon.undisturbed)
+    assert spool.jobs.get("a", "state") == "queued"  # no node: both wait in the queue
+    with daemon:
+        assert daemon.undisturbed
+        with spool.jobs.memo(keep=daemon.undisturbed):
+            assert spool.jobs.get("a", "state") == "queued"
+    api = Spool(spool.root)  # the API's process, with its own objects
+    with api.pass_lock():
+        lifecycle.cancel(api, "a", "cancelled by a user")
+    with open(os.path.join(spool.layout.jobs, "b", "state"), "w") as f:
+        f.write("held\n")  # behind every lock's back: this is what a kept value hides
+    with daemon:
+        assert not daemon.undisturbed
+        with spool.jobs.memo(keep=daemon.undisturbed):
+            assert spool.jobs.get("a", "state") == "stopped"
+            assert spool.jobs.get("b", "state") == "held"
+    with open(os.path.join(spool.layout.jobs, "b", "state"), "w") as f:
+        f.write("queued\n")
+    with daemon:
+        assert daemon.undisturbed
+        with spool.jobs.memo(keep=daemon.undisturbed):
+            assert spool.jobs.get("b", "state") == "held"  # kept: not read again
+    subprocess.run([sys.executable, "-c", (
+        "import sys; from banyan.spool import Spool; Spool(sys.argv[1]).pass_lock().acquire()"),
+        spool.root], check=True)  # another process held it (and died holding it)
+    with daemon:
+        assert not daemon.undisturbed
 
 
 def test_hostile_drops_are_rejected_with_a_reason(spool):

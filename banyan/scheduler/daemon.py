@@ -74,7 +74,7 @@ def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
             started = time.monotonic()
             scheduler.placer.wait_for_answers = not busy
             with lock:
-                report = scheduler.run_pass()
+                report = scheduler.run_pass(undisturbed=lock.undisturbed)
             busy = len(report.taken) + len(report.finished) + len(report.placed) >= BUSY
             if busy:
                 time.sleep(max(0.0, started + GATHER - time.monotonic()))

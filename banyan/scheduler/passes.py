@@ -41,12 +41,13 @@ class Scheduler:
         self.follower = Follower(spool, self.clients, self.placer, node_timeout, tick)
         self._recovered_at = 0.0
 
-    def run_pass(self, now: float | None = None) -> PassReport:
-        """Run one pass; the caller holds the pass lock."""
+    def run_pass(self, now: float | None = None, undisturbed: bool = False) -> PassReport:
+        """Run one pass; the caller holds the pass lock, `undisturbed` if nobody else held
+        it since this object's last pass (the records are as that pass left them)."""
         t0 = time.perf_counter()
         now = time.time() if now is None else now
         report = PassReport()
-        with self.spool.jobs.memo():
+        with self.spool.jobs.memo(keep=undisturbed):
             self.recover(now)
             report.taken = intake(self.spool, now)
             report.finished = self.follower.read_reports(now) + self.follower.poll(now)

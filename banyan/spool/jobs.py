@@ -21,23 +21,30 @@ FIELDS = ("state", "status", "result", "exit-status", "node", "attempts", "creat
 MEMO_FIELDS = ("state", "node", "attempts", "created-at")
 """The fields a pass reads for every job on a node, several times over (and request.json,
 which never changes)."""
+MEMO_KEPT = 20_000
+"""Values a daemon keeps from one pass to the next (a few thousand jobs' worth)."""
 
 
 class Jobs:
     def __init__(self, layout: Layout):
         self.layout = layout
         self._memo: dict[tuple[str, str], str | dict | None] | None = None
+        self._kept: dict[tuple[str, str], str | dict | None] = {}
 
     @contextmanager
-    def memo(self):
+    def memo(self, keep: bool = False):
         """Within one pass, read each job's `state`, `node`, `attempts` and `created-at`
         (and `request.json`) once. Only for a holder of the pass lock: every other writer
-        of a record takes that lock too, and this object's own writes keep the memo true."""
-        self._memo = {}
+        of a record takes that lock too, and this object's own writes keep the memo true.
+        With `keep` (nobody else held the lock since this object's last pass), what the
+        last pass knew is still true and is used again, up to MEMO_KEPT values."""
+        kept = self._kept if keep and len(self._kept) < MEMO_KEPT else {}
+        self._memo = kept
         try:
             yield
         finally:
             self._memo = None
+            self._kept = kept
 
     def _forget(self, job_id: str) -> None:
         memo = self._memo
