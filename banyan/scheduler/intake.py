@@ -42,7 +42,7 @@ def intake(spool: Spool, now: float) -> list[str]:
             admit(spool, member, now, owner, files if member.id == file_id else None)
             taken.append(member.id)
         crash.point("intake.admitted")
-        spool.incoming.done(file_id)
+        spool.incoming.done(file_id, files)
         waiting_in_batch.discard(file_id)
     return taken
 

@@ -29,8 +29,8 @@ def stop(spool: Spool, job_id: str, result: Result, detail: str = "", now: float
          exit_status: int | None = None) -> None:
     """Record the outcome and move the job to `stopped`; then release whatever waits on it."""
     now = time.time() if now is None else now
-    _record_stop(spool, job_id, result, detail, now, exit_status)
-    _cascade(spool, [job_id], now)
+    if _record_stop(spool, job_id, result, detail, now, exit_status):
+        _cascade(spool, [job_id], now)
 
 
 def finish_releases(spool: Spool, now: float) -> None:
@@ -48,15 +48,17 @@ def _cascade(spool: Spool, pending: list[str], now: float) -> None:
     while pending:
         one = pending.pop()
         for dep, result, why in release_dependents(spool, one, now):
-            _record_stop(spool, dep, result, why, now, None)
-            pending.append(dep)
+            if _record_stop(spool, dep, result, why, now, None):
+                pending.append(dep)
         spool.index.released(one)
 
 
 def _record_stop(spool: Spool, job_id: str, result: Result, detail: str, now: float,
-                 exit_status: int | None) -> None:
+                 exit_status: int | None) -> bool:
+    """Record the stop; True if the job has dependents to judge next (`_cascade`)."""
     jobs = spool.jobs
-    if jobs.has(job_id, "dependents"):
+    waited_on = jobs.has(job_id, "dependents")  # added only under the pass lock, which we hold
+    if waited_on:
         spool.index.mark_releasing(job_id)
     if exit_status is not None:
         jobs.put(job_id, "exit-status", exit_status)
@@ -73,6 +75,7 @@ def _record_stop(spool: Spool, job_id: str, result: Result, detail: str, now: fl
     elif old == State.QUEUED:
         spool.index.dequeue(job_id, queue_entry(spool, job_id))
     _judged.pop(spool.layout.job_dir(job_id), None)
+    return waited_on
 
 
 def requeue(spool: Spool, job_id: str, event: str, detail: str, now: float) -> None:

@@ -235,11 +235,13 @@ class Placer:
 
     def _commit(self, entry: str, job_id: str, node: str, now: float) -> None:
         jobs = self.spool.jobs
-        attempt = jobs.count_events(job_id, "starting") + 1
+        attempt = jobs.starts(job_id) + 1
         jobs.put(job_id, "attempts", attempt)
         jobs.put(job_id, "node", node)
         self.spool.index.to_running(entry, job_id)
+        jobs.started(job_id, None)
         jobs.transition(job_id, State.STARTING, "starting", f"attempt {attempt} on node {node}", now)
+        jobs.started(job_id, attempt)
 
     def resend_starting(self, batches: dict[str, list[str]]) -> None:
         """Add every `starting` job not yet confirmed (a crash, a node that did not answer)."""

@@ -126,12 +126,15 @@ class Incoming:
         path = self.layout.incoming_files(job_id)
         return path if os.path.isdir(path) and not os.path.islink(path) else None
 
-    def done(self, job_id: str) -> None:
+    def done(self, job_id: str, files: str | None) -> None:
+        """Remove a request that intake has taken, and `files`, the folder of its archives
+        that `files()` found (a submission adds one only before its `.job`)."""
         try:
             os.unlink(self.layout.incoming_file(job_id))
         except FileNotFoundError:
             pass
-        self._drop_files(job_id)
+        if files:
+            shutil.rmtree(files, ignore_errors=True)
 
     def _drop_files(self, job_id: str) -> None:
         if ids.valid(job_id) and self.files(job_id):

@@ -49,7 +49,7 @@ class Jobs:
     def _forget(self, job_id: str) -> None:
         memo = self._memo
         if memo is not None:
-            for field in (*MEMO_FIELDS, "request.json"):
+            for field in (*MEMO_FIELDS, "request.json", "starts"):
                 memo.pop((job_id, field), None)
 
     def create(self, job_id: str, request: dict, state: State, now: float,
@@ -99,7 +99,7 @@ class Jobs:
         if self._memo is not None:  # the pass goes on with this job: no need to read it back
             self._memo.update({(job_id, "state"): state.value, (job_id, "node"): None,
                                (job_id, "attempts"): "0", (job_id, "created-at"): created,
-                               (job_id, "request.json"): request})
+                               (job_id, "request.json"): request, (job_id, "starts"): 0})
         return True
 
     def add_dependent(self, job_id: str, dependent: str) -> None:
@@ -124,6 +124,30 @@ class Jobs:
         """How many times `event` is in the job's log (the attempt number derives from it)."""
         return sum(1 for line in events.read(self.layout, job_id)
                    if line.split(" ", 2)[1:2] == [event])
+
+    def starts(self, job_id: str) -> int:
+        """How many times the job was sent to a node: the `starting` lines of its events, so
+        a crash between `attempts` and the event cannot skip a number. Counted once while
+        the memo lasts; the placer notes each new one (`started`)."""
+        memo = self._memo
+        key = (job_id, "starts")
+        if memo is not None and key in memo:
+            return memo[key]  # type: ignore[return-value]
+        count = self.count_events(job_id, "starting")
+        if memo is not None:
+            memo[key] = count
+        return count
+
+    def started(self, job_id: str, count: int | None) -> None:
+        """Note that the `starting` event number `count` is written; None while it is being
+        written (if that fails, the next `starts` counts them again)."""
+        memo = self._memo
+        if memo is None:
+            return
+        if count is None:
+            memo.pop((job_id, "starts"), None)
+        else:
+            memo[(job_id, "starts")] = count
 
     def attachments(self, job_id: str) -> dict[str, int]:
         """The job's archives: field name (`bundle`, `input`) → size in bytes."""
