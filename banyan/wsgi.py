@@ -2,7 +2,8 @@
 
 cheroot (CherryPy's server): threaded, so a streaming log never blocks other requests;
 TLS built in; and the fastest of the candidates measured here on the real API
-(`bench/wsgi_servers.py`, figures in the README).
+(`bench/wsgi_servers.py`, figures in the README). Its workers keep a busy keep-alive
+connection for a moment (keepalive.py).
 """
 
 from typing import TYPE_CHECKING
@@ -16,9 +17,9 @@ def serve(app: "bottle.Bottle", host: str, port: int, threads: int = 8,
     """Serve `app` until interrupted; over TLS when given a certificate. `ready()` is
     called once the socket listens (a processor registers only then, or the scheduler
     could send it a job it cannot yet receive)."""
-    from cheroot import wsgi
+    from .keepalive import Server
 
-    server = wsgi.Server((host, port), app, numthreads=threads, server_name="banyan", timeout=120)
+    server = Server((host, port), app, numthreads=threads, server_name="banyan", timeout=120)
     if certfile:
         server.ssl_adapter = _tls_adapter(certfile, keyfile or certfile)
     try:
