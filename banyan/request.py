@@ -26,23 +26,28 @@ FORM_FIELDS = {"command", "name", "priority", "timeout", "node", "request_id", "
 YES = ("1", "true", "yes", "on")
 
 
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _no_duplicates(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen[key] = value
+    return seen
+
+
+_STRICT = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+"""Made once: `json.loads` builds a decoder at every call given any option (9 against 4 µs)."""
+
+
 def parse_json(body: bytes) -> dict:
     """Decode a JSON object strictly: no NaN/Infinity, no duplicate keys, no deep nesting."""
-
-    def no_constant(name):
-        raise ValueError(f"{name} is not a number JSON allows")
-
-    def no_duplicates(pairs):
-        seen = {}
-        for key, value in pairs:
-            if key in seen:
-                raise ValueError(f"duplicate key {key!r}")
-            seen[key] = value
-        return seen
-
     try:
         text = body.decode("utf-8")
-        data = json.loads(text, parse_constant=no_constant, object_pairs_hook=no_duplicates)
+        data = _STRICT.decode(text)
     except UnicodeDecodeError:
         raise BadRequest("body is not UTF-8") from None
     except (ValueError, RecursionError) as err:

@@ -19,6 +19,7 @@ from .. import bundle, defaults, notifyurl, web
 from ..defaults import MAX_BODY
 from ..errors import BadRequest, Conflict, Forbidden, TooLarge
 from ..graph import expand, is_many
+from ..jsontext import sorted_text
 from ..request import from_form, normalise, parse_json
 from ..spool import Spool, ids
 from ..spool.paths import ATTACHMENTS
@@ -113,7 +114,7 @@ def submit(spool: Spool, data: dict, stage: str | None = None,
         request["owner"] = owner
     for field, path in files.items():
         os.rename(path, os.path.join(stage, ATTACHMENTS[field]))
-    created = spool.incoming.submit(job_id, json.dumps(request, sort_keys=True).encode(),
+    created = spool.incoming.submit(job_id, sorted_text(request).encode(),
                                     stage if files else None)
     if not created and not known(spool, job_id):
         raise Conflict(f"a submission with request_id {job_id} is on its way; ask again")

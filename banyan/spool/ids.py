@@ -41,5 +41,15 @@ def check(text: object, what: str = "id") -> str:
 def new_id() -> str:
     """A fresh id: microseconds in hex (so `ls` sorts by submission), then pid and a counter."""
     us = time.time_ns() // 1000
-    tail = (os.getpid() * 4099 + next(_seq)) & 0xFFFF
+    tail = (_pid * 4099 + next(_seq)) & 0xFFFF
     return f"{us:013x}{tail:04x}"
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+_pid = os.getpid()
+"""This process's pid (os.getpid is a system call); a child sets its own."""
+os.register_at_fork(after_in_child=_forked)

@@ -10,6 +10,7 @@ import shutil
 from contextlib import contextmanager
 
 from .. import timefmt
+from ..jsontext import sorted_text
 from ..errors import Conflict, NotFound
 from ..states import ALLOWED, State
 from . import events, ids
@@ -66,7 +67,7 @@ class Jobs:
         if os.path.isdir(final):
             return False
         self._forget(job_id)
-        text, created = json.dumps(request, sort_keys=True), timefmt.iso(now)
+        text, created = sorted_text(request), timefmt.iso(now)
         stage = tmp_name(lay.tmp, final) + ".d"
         os.mkdir(stage)
         try:

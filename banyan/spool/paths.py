@@ -53,7 +53,7 @@ class Layout:
         return f"{self.jobs}/{ids.check(job_id)}/{name}"  # the hottest path of a pass
 
     def incoming_file(self, job_id: str) -> str:
-        return os.path.join(self.incoming, ids.check(job_id) + ".job")
+        return f"{self.incoming}/{ids.check(job_id)}.job"  # on every submission's path
 
     def incoming_files(self, job_id: str) -> str:
         """The folder of a submission's bundle and input, beside its `.job` until intake."""

@@ -16,6 +16,7 @@ import stat
 
 from .. import defaults
 from ..errors import NotFound
+from ..jsontext import sorted_text
 from .atomic import append_line, read_text, tmp_name, write_staged, write_text
 from .paths import Layout
 
@@ -78,7 +79,7 @@ class ProcessorJobs:
         stage = tmp_name(self.layout.tmp, final) + ".d"
         os.mkdir(stage)
         try:
-            write_staged(os.path.join(stage, "request.json"), json.dumps(request, sort_keys=True))
+            write_staged(os.path.join(stage, "request.json"), sorted_text(request))
             write_staged(os.path.join(stage, "attempt"), str(attempt))
             write_staged(os.path.join(stage, "status"), "unknown")
             write_staged(os.path.join(stage, "state"), "starting")
