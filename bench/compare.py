@@ -58,6 +58,8 @@ def rows(sizes: list[int]) -> list[tuple]:
         out.append((f"pass placing the queue, {size:,} finished vs none", (CRON, f"pass, {size} finished"),
                     (CRON, "pass, 0 finished"), ("<=", 1.2) if size == big else None))
     if big:
+        out.append((f"the pass's own CPU, {big:,} finished vs none", (CRON, f"pass CPU, {big} finished"),
+                    (CRON, "pass CPU, 0 finished"), None))
         out.append((f"scheduler peak RSS, {big:,} finished", (CRON, f"RSS, {big} finished"), None,
                     ("<=", 60.0)))
     out.append(("CGI status GET vs `import bottle` CGI", (CGI, "status GET"), (BOTTLE_CGI, "import bottle only"),

@@ -26,7 +26,8 @@ def test_compare_runs_every_banyan_part_and_prints_the_table(tmp_path):
     number = re.compile(r"^[\d,]+\.\d ")
     for figure in ("end-to-end, `banyan up` vs task-spooler", "end-to-end, cron `--once` passes vs task-spooler",
                    "submit→start p50 vs task-spooler", "HTTP submit, 4 clients vs bare bottle",
-                   "pass placing the queue, 120 finished vs none", "scheduler peak RSS, 120 finished"):
+                   "pass placing the queue, 120 finished vs none", "the pass's own CPU, 120 finished vs none",
+                   "scheduler peak RSS, 120 finished"):
         assert number.match(table[figure][1]), table[figure]
     assert table["end-to-end, `banyan up` vs task-spooler"][2] == "not run"
     assert table["HTTP submit, 1 client vs bare bottle"][5] in ("**met**", "missed")
