@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -465,3 +466,32 @@ def test_records_that_come_together_share_a_report_and_each_end_is_heard_at_once
     files = len(os.listdir(folder))
     assert files <= (last - first) / GATHER + 2, f"{files} reports in {1000 * (last - first):.1f} ms"
     assert [j["id"] for r in reports(spool.root) for j in r["jobs"]] == [f"r{i}" for i in range(40)]
+
+
+def test_probes_of_the_attempts_locks_never_keep_a_supervisor_from_starting_it(tmp_path):
+    """The processor asks "does a supervisor hold this attempt?" by taking the lock for a
+    moment (its tick, every second, for each attempt holding cores; a kill). A probe that
+    met a new supervisor's first try kept that attempt `starting` for ever, its cores
+    taken; the supervisor now tries again for a moment. Here a thread probes the lock of
+    each new job without pause, from before its folder exists until it has stopped."""
+    state = str(tmp_path / "state")
+    node = Processor(state, args=("--cores", "2"))
+    jobs = Spool(state).processor
+    current: list[str] = []
+    done = threading.Event()
+
+    def probe() -> None:
+        while not done.is_set():
+            if current:
+                jobs.supervised(current[-1])
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    try:
+        for i in range(30):
+            current.append(f"p{i:02d}")
+            node.new(current[-1], commands=sh("true"))
+            assert node.stopped(current[-1], timeout=10)["result"] == "success"
+    finally:
+        done.set()
+        node.kill_group()

@@ -26,6 +26,10 @@ FIRST_SAMPLE = 0.2
 """A job shorter than this is not sampled (its `usage` has the CPU seconds and a peak of 0):
 most jobs of a busy queue are that short, and a sample costs a write."""
 
+PROBE_WAIT = 0.5
+"""Seconds a supervisor tries for its attempt's lock: the processor's probes hold it for
+microseconds, another supervisor of the same attempt for the attempt's whole life."""
+
 
 class Supervisor:
     def __init__(self, jobs: ProcessorJobs, job_id: str, node: str, scheduler_url: str | None,
@@ -51,7 +55,7 @@ class Supervisor:
     def run(self) -> None:
         """Run the attempt unless another supervisor has it or it already ran. The process
         may run more attempts after this one (launcher.py), so all it opened is closed."""
-        lock = self.jobs.hold(self.id)
+        lock = self.jobs.hold(self.id, wait=PROBE_WAIT)
         if lock is None:
             return
         try:

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import stat
+import time
 
 from .. import defaults
 from ..errors import NotFound
@@ -23,6 +24,8 @@ from .paths import Layout
 FIELDS = ("state", "status", "result", "pid", "exit-status", "signal", "started-at",
           "finished-at", "attempt", "usage", "progress")
 INTEGERS = ("pid", "exit-status", "attempt")
+HOLD_POLL = 0.001
+"""Seconds between tries of a lock held for a moment."""
 PROGRESS_MAX = 4096
 """Bytes of `progress` read at most: the job writes that file itself (SPEC §5)."""
 
@@ -134,18 +137,25 @@ class ProcessorJobs:
 
     # The supervisor's lock.
 
-    def hold(self, job_id: str) -> int | None:
-        """Take the attempt's lock without waiting: its fd (keep it open), or None if held."""
+    def hold(self, job_id: str, wait: float = 0.0) -> int | None:
+        """Take the attempt's lock: its fd (keep it open), or None if it is still held after
+        `wait` seconds. A supervisor waits a little: `supervised` probes the lock by taking
+        it for a moment, and a probe that met a new supervisor's first try would otherwise
+        keep that attempt from ever starting (it stayed `starting`, its cores taken)."""
         try:
             fd = os.open(self.path(job_id, "lock"), os.O_RDWR | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        return fd
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return None
+                time.sleep(HOLD_POLL)
 
     def supervised(self, job_id: str) -> bool:
         """True while a supervisor holds the attempt's lock."""
