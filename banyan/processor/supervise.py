@@ -16,7 +16,7 @@ import signal
 import time
 
 from .. import defaults, timefmt
-from ..spool.procjobs import INTEGERS, ProcessorJobs
+from ..spool.procjobs import HOLD_WAIT, INTEGERS, ProcessorJobs
 from . import attach, proctree, reporter
 
 SAMPLE_EVERY = 1.0
@@ -25,10 +25,6 @@ SAMPLE_EVERY = 1.0
 FIRST_SAMPLE = 0.2
 """A job shorter than this is not sampled (its `usage` has the CPU seconds and a peak of 0):
 most jobs of a busy queue are that short, and a sample costs a write."""
-
-PROBE_WAIT = 0.5
-"""Seconds a supervisor tries for its attempt's lock: the processor's probes hold it for
-microseconds, another supervisor of the same attempt for the attempt's whole life."""
 
 
 class Supervisor:
@@ -55,7 +51,7 @@ class Supervisor:
     def run(self) -> None:
         """Run the attempt unless another supervisor has it or it already ran. The process
         may run more attempts after this one (launcher.py), so all it opened is closed."""
-        lock = self.jobs.hold(self.id, wait=PROBE_WAIT)
+        lock = self.jobs.hold(self.id, wait=HOLD_WAIT)
         if lock is None:
             return
         try:

@@ -26,6 +26,9 @@ FIELDS = ("state", "status", "result", "pid", "exit-status", "signal", "started-
 INTEGERS = ("pid", "exit-status", "attempt")
 HOLD_POLL = 0.001
 """Seconds between tries of a lock held for a moment."""
+HOLD_WAIT = 0.5
+"""Seconds a writer that must hold an attempt's lock tries for it: `supervised` probes
+hold it for microseconds, a supervisor for the attempt's whole life."""
 PROGRESS_MAX = 4096
 """Bytes of `progress` read at most: the job writes that file itself (SPEC §5)."""
 

@@ -15,7 +15,7 @@ import psutil
 
 from ... import timefmt
 from ...errors import Conflict, NotFound
-from ...spool.procjobs import ProcessorJobs
+from ...spool.procjobs import HOLD_WAIT, ProcessorJobs
 from .. import proctree
 from ..launcher import Launcher
 from ..reporter import Reporter
@@ -162,7 +162,7 @@ class LocalBackend(Backend):
     def _end_waiting(self, job_id: str, result: str, why: str) -> dict | None:
         """Record the end of an attempt dropped while it waited for cores; None if a
         supervisor has it after all (one of an earlier processor's)."""
-        fd = self.jobs.hold(job_id)
+        fd = self.jobs.hold(job_id, wait=HOLD_WAIT)
         if fd is None:
             return None
         try:
