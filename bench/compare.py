@@ -32,7 +32,8 @@ from harness import PY, free_port, load
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PARTS = ("e2e", "peers", "cron", "http", "pass", "cgi")
-LINE = re.compile(r"^RESULT (.{28}) (.{22}) median=(\S+)\s+(\S+)\s+runs=\[(.*)\]\s*$")
+LINE = re.compile(r"^RESULT (.{28}) (.+?) +median=(\S+)\s+(\S+)\s+runs=\[(.*)\]\s*$")
+"""A RESULT line (harness.report): a metric longer than its column pushes the rest along."""
 
 UP, CRON, TS, NQ = "banyan up", "banyan scheduler --once", "task-spooler (2 slots)", "nq"
 SLURM, API, BARE = "slurm tuned", "banyan serve", "bare bottle+cheroot fsync"
