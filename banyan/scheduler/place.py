@@ -239,7 +239,6 @@ class Placer:
         jobs.put(job_id, "attempts", attempt)
         jobs.put(job_id, "node", node)
         self.spool.index.to_running(entry, job_id)
-        jobs.started(job_id, None)
         jobs.transition(job_id, State.STARTING, "starting", f"attempt {attempt} on node {node}", now)
         jobs.started(job_id, attempt)
 

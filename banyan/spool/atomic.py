@@ -28,6 +28,11 @@ def tmp_name(tmpdir: str, path: str) -> str:
     return f"{tmpdir}/{_pid}.{next(_counter)}.{path.rpartition('/')[2]}"
 
 
+def pid() -> int:
+    """This process's pid, without a system call."""
+    return _pid
+
+
 def _forked() -> None:
     global _pid
     _pid = os.getpid()

@@ -1,11 +1,11 @@
 """Job ids and node names: the one pattern of SPEC §2, and ids that sort by submission."""
 
 import itertools
-import os
 import re
 import time
 
 from ..errors import BadRequest
+from . import atomic
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ID = re.compile(ID_RE.pattern[1:-1])  # for fullmatch: `$` would let a final newline through
@@ -41,15 +41,5 @@ def check(text: object, what: str = "id") -> str:
 def new_id() -> str:
     """A fresh id: microseconds in hex (so `ls` sorts by submission), then pid and a counter."""
     us = time.time_ns() // 1000
-    tail = (_pid * 4099 + next(_seq)) & 0xFFFF
+    tail = (atomic.pid() * 4099 + next(_seq)) & 0xFFFF
     return f"{us:013x}{tail:04x}"
-
-
-def _forked() -> None:
-    global _pid
-    _pid = os.getpid()
-
-
-_pid = os.getpid()
-"""This process's pid (os.getpid is a system call); a child sets its own."""
-os.register_at_fork(after_in_child=_forked)

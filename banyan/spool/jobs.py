@@ -10,8 +10,8 @@ import shutil
 from contextlib import contextmanager
 
 from .. import timefmt
-from ..jsontext import sorted_text
 from ..errors import Conflict, NotFound
+from ..jsontext import sorted_text
 from ..states import ALLOWED, State
 from . import events, ids
 from .atomic import append_line, read_text, tmp_name, write_staged, write_text
@@ -139,16 +139,11 @@ class Jobs:
             memo[key] = count
         return count
 
-    def started(self, job_id: str, count: int | None) -> None:
-        """Note that the `starting` event number `count` is written; None while it is being
-        written (if that fails, the next `starts` counts them again)."""
-        memo = self._memo
-        if memo is None:
-            return
-        if count is None:
-            memo.pop((job_id, "starts"), None)
-        else:
-            memo[(job_id, "starts")] = count
+    def started(self, job_id: str, count: int) -> None:
+        """Note that the `starting` event number `count` is written (call it only once it
+        is: a write that failed wrote no line, and the count kept before stays true)."""
+        if self._memo is not None:
+            self._memo[(job_id, "starts")] = count
 
     def attachments(self, job_id: str) -> dict[str, int]:
         """The job's archives: field name (`bundle`, `input`) → size in bytes."""
