@@ -108,8 +108,8 @@ def test_lost_job_not_retried_is_adopted_with_its_real_outcome_when_its_node_ret
     os.kill(n2.proc.pid, signal.SIGCONT)
     wait_until(lambda: "adopted" in fast_up.cat("scheduler", "jobs", job_id, "events"), timeout=30,
                what="adoption")
-    st = wait_until(lambda: (s := status(fast_up, job_id))["result"] == "success" and s,
-                    timeout=20, what="its real end")
+    st = wait_until(lambda: (s := status(fast_up, job_id))["result"] == "success"
+                    and s["state"] == "stopped" and s, timeout=20, what="its real end")  # `state` is written last
     assert st["state"] == "stopped" and st["status"] == "good"
     assert fast_up.cat("processor", "job", job_id, "log") is None  # it ran on n2 only
 
