@@ -362,10 +362,18 @@ def test_waiting_jobs_survive_kill_9_of_the_processor_and_start_after_it(tmp_pat
         node.kill_group()
 
 
+def let_go(node, job_id):
+    """Wait until the job's supervisor has let go of its attempt: it says it is free just
+    after, so the next job goes to it rather than to a new one."""
+    jobs = Spool(node.state).processor
+    wait_until(lambda: not jobs.supervised(job_id), what=f"{job_id}'s supervisor to let go of it")
+
+
 def test_a_supervisor_process_runs_one_attempt_after_another(local_node):
     node = local_node
     node.new("s1", commands=[{"exec": [sys.executable, "-c", "sum(range(10 ** 7))"]}])
     node.stopped("s1")
+    let_go(node, "s1")
     node.new("s2", commands=sh("true"))
     node.stopped("s2")
     assert node.cat("s1", "supervisor") == node.cat("s2", "supervisor")  # no fork per job
@@ -379,6 +387,7 @@ def test_a_reused_supervisor_obeys_signals_in_each_attempt_and_dies_of_sigterm_w
     node = local_node
     node.new("g1", commands=sh("true"))
     node.stopped("g1")
+    let_go(node, "g1")
     supervisor = int(node.cat("g1", "supervisor"))
     node.new("g2", commands=sh("sleep 30"))
     wait_until(lambda: node.cat("g2", "pid"), what="g2 to start")
@@ -387,13 +396,13 @@ def test_a_reused_supervisor_obeys_signals_in_each_attempt_and_dies_of_sigterm_w
     assert node.call("POST", "/processor/job/g2/continue")[1]["state"] == "running"
     assert node.call("POST", "/processor/job/g2/kill")[0] == 200
     assert node.stopped("g2")["result"] == "killed"
+    let_go(node, "g2")
     node.new("g3", commands=sh("sleep 30"))
     wait_until(lambda: node.cat("g3", "pid"), what="g3 to start")
     assert int(node.cat("g3", "supervisor")) == supervisor
     os.kill(supervisor, signal.SIGTERM)  # to a supervisor that runs an attempt: kill the attempt
     assert node.stopped("g3")["result"] == "killed"
-    jobs = Spool(node.state).processor
-    wait_until(lambda: not jobs.supervised("g3"), what="g3's supervisor to let go of it")
+    let_go(node, "g3")
     os.kill(supervisor, signal.SIGTERM)  # to an idle one: it dies, as by default
     wait_until(lambda: not psutil.pid_exists(supervisor) or
                psutil.Process(supervisor).status() == psutil.STATUS_ZOMBIE, timeout=2,

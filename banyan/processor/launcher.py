@@ -65,7 +65,7 @@ def _serve(r: int, report_fd: int, supervise) -> None:
     buffered = {r: b"", pool.free_r: b""}
     while True:
         ready, _, _ = select.select([r, pool.free_r], [], [], IDLE_MAX)
-        for fd in ready:
+        for fd in sorted(ready, key=lambda fd: fd != pool.free_r):  # who is free, then jobs
             chunk = os.read(fd, 65536)
             if fd == r and not chunk:
                 return  # the processor is gone: close every pipe by exiting
