@@ -11,7 +11,7 @@ import pytest
 from banyan.errors import NoSpace, Unavailable
 from banyan.scheduler import lifecycle
 from banyan.scheduler.passes import Scheduler
-from banyan.spool import Spool
+from banyan.spool import Spool, queue
 from banyan.spool.atomic import append_line, read_text, write_text
 from banyan.spool.lock import hold, try_hold
 
@@ -121,6 +121,44 @@ def test_a_daemon_keeps_what_it_knows_of_the_records_only_while_nobody_else_held
         spool.root], check=True)  # another process held it (and died holding it)
     with daemon:
         assert not daemon.undisturbed
+
+
+def test_a_pass_lists_the_index_once_and_a_daemon_keeps_the_listing_only_while_it_is_true(
+        spool, monkeypatch):
+    """Within a pass the index's own changes keep its listing true; the next undisturbed
+    pass keeps it, up to LISTING_KEPT; another holder, a failed step or age makes the
+    pass list the folders anew."""
+    index = spool.index
+    by_hand = lambda name: os.symlink("../jobs/x", os.path.join(spool.layout.queue, name))
+    with index.listed():
+        assert list(index.queued()) == []
+        a = index.enqueue("a", 0, 2)
+        by_hand(queue.entry_name("h", 0, 1))  # behind the listing's back
+        assert [j for _, j in index.queued()] == ["a"]
+        index.to_running(a, "a")
+        assert (list(index.queued()), index.running()) == ([], ["a"])
+        index.mark_releasing("a")
+        index.remove_running("a")
+        assert (index.running(), index.releasing()) == ([], ["a"])
+    with index.listed(keep=True):
+        assert list(index.queued()) == []  # kept: the entry made by hand is not seen
+        b = index.enqueue("b", 5, 3)
+        assert [j for _, j in index.queued()] == ["b"]
+        assert index.dequeue("b", b) and list(index.queued()) == []
+    with index.listed(keep=False):  # another holder had the lock: listed anew
+        assert [j for _, j in index.queued()] == ["h"]
+        index.dequeue("h")
+    by_hand(queue.entry_name("i", 0, 4))
+    with pytest.raises(OSError):
+        with index.listed(keep=True):
+            index.to_running("no-such-entry", "z")
+    with index.listed(keep=True):  # the failed pass's listing is not kept
+        assert [j for _, j in index.queued()] == ["i"]
+    by_hand(queue.entry_name("k", 0, 5))
+    monkeypatch.setattr(queue, "LISTING_KEPT", 0.0)
+    with index.listed(keep=True):  # too old to keep
+        assert [j for _, j in index.queued()] == ["i", "k"]
+    assert [j for _, j in index.queued()] == ["i", "k"]  # outside a pass: the folder itself
 
 
 def test_hostile_drops_are_rejected_with_a_reason(spool):

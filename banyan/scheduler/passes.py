@@ -47,7 +47,7 @@ class Scheduler:
         t0 = time.perf_counter()
         now = time.time() if now is None else now
         report = PassReport()
-        with self.spool.jobs.memo(keep=undisturbed):
+        with self.spool.jobs.memo(keep=undisturbed), self.spool.index.listed(keep=undisturbed):
             self.recover(now)
             report.taken = intake(self.spool, now)
             report.finished = self.follower.read_reports(now) + self.follower.poll(now)

@@ -43,6 +43,9 @@ class Jobs:
         self._memo = kept
         try:
             yield
+        except BaseException:
+            kept = {}  # a step that failed midway may have written what the memo does not say
+            raise
         finally:
             self._memo = None
             self._kept = kept
