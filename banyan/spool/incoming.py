@@ -124,7 +124,10 @@ class Incoming:
     def files(self, job_id: str) -> str | None:
         """The folder of the request's bundle and input, if it came with any."""
         path = self.layout.incoming_files(job_id)
-        return path if os.path.isdir(path) and not os.path.islink(path) else None
+        try:
+            return path if stat.S_ISDIR(os.lstat(path).st_mode) else None  # not a link to one
+        except FileNotFoundError:
+            return None
 
     def done(self, job_id: str, files: str | None) -> None:
         """Remove a request that intake has taken, and `files`, the folder of its archives

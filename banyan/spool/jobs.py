@@ -53,7 +53,7 @@ class Jobs:
     def _forget(self, job_id: str) -> None:
         memo = self._memo
         if memo is not None:
-            for field in (*MEMO_FIELDS, "request.json", "starts"):
+            for field in (*MEMO_FIELDS, "request.json", "starts", "attachments"):
                 memo.pop((job_id, field), None)
 
     def create(self, job_id: str, request: dict, state: State, now: float,
@@ -90,9 +90,11 @@ class Jobs:
             if children:
                 w("children", "\n".join(children))
             append_line(os.path.join(stage, "events"), f"{created} submitted {state.value}")
-            for name in ATTACHMENTS.values():
+            attached = {}
+            for field, name in ATTACHMENTS.items():
                 if files and os.path.isfile(os.path.join(files, name)):
                     os.link(os.path.join(files, name), os.path.join(stage, name))
+                    attached[field] = os.stat(os.path.join(stage, name)).st_size
             os.rename(stage, final)
         except OSError:
             shutil.rmtree(stage, ignore_errors=True)
@@ -103,7 +105,8 @@ class Jobs:
         if self._memo is not None:  # the pass goes on with this job: no need to read it back
             self._memo.update({(job_id, "state"): state.value, (job_id, "node"): None,
                                (job_id, "attempts"): "0", (job_id, "created-at"): created,
-                               (job_id, "request.json"): request, (job_id, "starts"): 0})
+                               (job_id, "request.json"): request, (job_id, "starts"): 0,
+                               (job_id, "attachments"): attached})
         return True
 
     def add_dependent(self, job_id: str, dependent: str) -> None:
@@ -149,13 +152,19 @@ class Jobs:
             self._memo[(job_id, "starts")] = count
 
     def attachments(self, job_id: str) -> dict[str, int]:
-        """The job's archives: field name (`bundle`, `input`) → size in bytes."""
+        """The job's archives: field name (`bundle`, `input`) → size in bytes (they never
+        change: kept in the memo from the record's creation on)."""
+        memo = self._memo
+        if memo is not None and (job_id, "attachments") in memo:
+            return dict(memo[(job_id, "attachments")])  # type: ignore[arg-type]
         out = {}
         for field, name in ATTACHMENTS.items():
             try:
                 out[field] = os.stat(self.layout.job_file(job_id, name)).st_size
             except FileNotFoundError:
                 continue
+        if memo is not None:
+            memo[(job_id, "attachments")] = out
         return out
 
     def remove(self, job_id: str) -> None:
