@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.request
 
-from . import defaults
+from . import defaults, logline
 from .auth import refuse_to_listen
 from .spool import Spool
 
@@ -96,15 +96,13 @@ def run(state_dir: str, host: str = "127.0.0.1", port: int = 8080,
     for name, cmd in commands.items():
         children[name] = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
     if wait_http(f"{api_url}/scheduler/nodes", 30):
-        print(f"banyan up: API on {api_url}, state in {spool.root} (Ctrl-C stops)",
-              file=sys.stderr, flush=True)
+        logline.warn(f"banyan up: API on {api_url}, state in {spool.root} (Ctrl-C stops)")
     try:
         while not stopping:
             time.sleep(0.2)
             for name, child in children.items():
                 if child.poll() is not None and not stopping:
-                    print(f"banyan up: {name} exited with {child.returncode}; restarting",
-                          file=sys.stderr, flush=True)
+                    logline.warn(f"banyan up: {name} exited with {child.returncode}; restarting")
                     time.sleep(RESTART_DELAY)
                     children[name] = subprocess.Popen(commands[name], env=env,
                                                       preexec_fn=_die_with_parent)

@@ -47,6 +47,16 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02, what: s
         time.sleep(interval)
 
 
+def alive(pid: int) -> bool:
+    """True while `pid` runs; False once it has ended (a zombie) or is gone, even when it
+    goes between two questions (`pid_exists`, then `Process`, raced with its reaping)."""
+    import psutil
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def banyan_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "banyan", *args]
 

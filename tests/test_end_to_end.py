@@ -7,7 +7,7 @@ import shutil
 import time
 
 import psutil
-from conftest import curl, split_code, wait_until
+from conftest import alive, curl, split_code, wait_until
 
 ECHO = '{"commands":[{"exec":["echo","hi"]}]}'
 
@@ -113,7 +113,7 @@ def test_kill_a_running_job_kills_its_whole_tree(up):
     assert out.returncode == 0
     st = stopped(up, job_id)
     assert (st["status"], st["result"]) == ("error", "killed")
-    assert not [p for p in tree if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert not [p for p in tree if alive(p)]
 
 
 def test_progress_reported_by_file_reaches_the_record(up):

@@ -8,8 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
+import psutil
 import pytest
+from banyan.defaults import TICK
 from conftest import ROOT, STRICT, Up, curl, free_port, need, split_code, wait_until
 
 
@@ -162,10 +165,25 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
+def children(up: Up) -> dict[str, int]:
+    """`banyan up`'s child processes: role (`serve`, `scheduler`, `processor`) → pid."""
+    out = {}
+    for child in psutil.Process(up.proc.pid).children():
+        cmd = child.cmdline()
+        role = next((w for w in ("serve", "scheduler", "processor") if w in cmd), None)
+        if role:
+            out[role] = child.pid
+    return out
+
+
 def test_full_disk_answers_507_leaves_nothing_and_recovers(small_disk):
+    """Its log on the same full disk (as `banyan up > up.log` beside `./state` would be),
+    the system refuses work with 507 and every process lives through it: the daemon's
+    passes that cannot write (the node's `last-seen`, each tick) are tried again."""
     need("curl")
     up = Up(str(small_disk / "state"), free_port())
     try:
+        before = children(up)
         filler = small_disk / "filler"
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
         try:
@@ -179,9 +197,11 @@ def test_full_disk_answers_507_leaves_nothing_and_recovers(small_disk):
         assert code == 507 and "disk full" in body["error"]
         assert os.listdir(up.path("incoming")) == [] and os.listdir(up.path("tmp")) == []
         assert os.listdir(up.path("scheduler", "jobs")) == []
+        time.sleep(2 * TICK + 0.5)  # the daemon's polls of the node want to write `last-seen`
         filler.unlink()
         job_id = submit(up, commands=[{"exec": ["echo", "ok"]}])
         assert on(up, job_id, "stopped")["status"] == "good"
+        assert children(up) == before
     finally:
         up.stop()
 
@@ -258,3 +278,15 @@ def test_a_node_registers_only_once_it_listens(up, tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def test_a_line_to_a_full_stderr_is_dropped_and_the_process_goes_on():
+    """What daemons print (the reporter's errors, `up`'s restarts) goes through logline,
+    which never raises: /dev/full fails every write with ENOSPC, as a full disk does."""
+    code = ("import sys; from banyan import logline\n"
+            "try:\n    1 / 0\nexcept ZeroDivisionError:\n    logline.trace()\n"
+            "logline.warn('banyan: a line'); print('went on')")
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=full,
+                             text=True, env=dict(os.environ, PYTHONPATH=ROOT), timeout=30)
+    assert (out.returncode, out.stdout) == (0, "went on\n")

@@ -16,7 +16,7 @@ import urllib.request
 
 import psutil
 import pytest
-from conftest import ROOT, free_port, wait_until
+from conftest import ROOT, alive, free_port, wait_until
 from banyan.processor.reporter import GATHER, Reporter, hand
 from banyan.spool import Spool
 from slurm_fixture import slurm_cluster  # noqa: F401 - a fixture
@@ -156,7 +156,7 @@ def test_kill_terminates_the_whole_tree_then_kills_after_grace(node):
     st = node.stopped("k1")
     assert (st["result"], st["status"], st["signal"]) == ("killed", "error", "KILL")
     assert "term" in node.cat("k1", "log")
-    assert not [p for p in tree if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert not [p for p in tree if alive(p)]
     assert node.call("POST", "/processor/job/k1/kill")[0] == 200  # stopped: changes nothing
     assert node.call("POST", "/processor/job/k1/suspend")[0] == 409
 
@@ -404,9 +404,7 @@ def test_a_reused_supervisor_obeys_signals_in_each_attempt_and_dies_of_sigterm_w
     assert node.stopped("g3")["result"] == "killed"
     let_go(node, "g3")
     os.kill(supervisor, signal.SIGTERM)  # to an idle one: it dies, as by default
-    wait_until(lambda: not psutil.pid_exists(supervisor) or
-               psutil.Process(supervisor).status() == psutil.STATUS_ZOMBIE, timeout=2,
-               what="the supervisor to die")  # not retired: that takes launcher.IDLE_MAX
+    wait_until(lambda: not alive(supervisor), timeout=2, what="the supervisor to die")  # not retired: that takes launcher.IDLE_MAX
 
 
 def test_a_job_waiting_for_cores_can_be_withdrawn_and_never_runs(tmp_path):

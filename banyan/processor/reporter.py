@@ -19,12 +19,11 @@ poll, and the cores of an end the processor never heard of by its `tick`.
 import json
 import os
 import select
-import sys
 import threading
 import time
-import traceback
 from typing import Callable
 
+from .. import logline
 from ..spool.reports import Reports
 from . import report
 
@@ -83,14 +82,14 @@ class Reporter:
                     tick()
                     next_tick = time.monotonic() + TICK
             except Exception:  # noqa: BLE001 - this thread frees the cores: it must go on
-                traceback.print_exc()
+                logline.trace()
 
     def _forward(self, records: list[dict]) -> None:
         if self.drop:
             try:
                 self.drop.put(self.node, records)
             except OSError as err:  # a full disk: the scheduler's poll learns these ends
-                print(f"banyan processor: cannot drop a report: {err}", file=sys.stderr, flush=True)
+                logline.warn(f"banyan processor: cannot drop a report: {err}")
             return
         for i in range(0, len(records), MAX_BATCH):
             report.send(records[i:i + MAX_BATCH], self.node, self.scheduler_url, self.token)

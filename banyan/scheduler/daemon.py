@@ -1,7 +1,7 @@
 """`banyan scheduler`: one pass from cron (`--once`), or a daemon woken by file events.
 
 A file arriving in `incoming/` or `reports/` only ends the wait between passes (huey:
-signal handlers set flags, the loop does the work); every pass re-lists its folders, so
+signal handlers set flags, the loop does the work); every pass lists both folders, so
 a lost file event costs at most one tick. The loop's own thread waits on the inotify
 descriptor (wakeup.py): watchdog's Observer passed each event through two more threads
 and queues (0.4 ms of a job's start here against 0.2), and its reader thread alone cost
@@ -10,7 +10,10 @@ actions never overlap it.
 Notifications are delivered by a thread of their own (notify.py), never by a pass.
 After a busy pass, placements leave from a pool of threads (place.py), whose answers
 wake the loop; after a quiet one, the pass sends and waits, which is quicker for one job.
-Under load (a pass that found `BUSY` things to do) the next pass starts only `GATHER`
+A pass stopped by a full disk (or another OSError) is tried again a tick later, as a
+cron pass would be: the daemon must outlive the disk, and a step that failed wrote
+nothing half (its memo and listings are dropped with it). Under load (a pass that found
+`BUSY` things to do) the next pass starts only `GATHER`
 after it, so the arrivals of that moment share one pass (Postfix's qmgr batches the
 same way); an arrival on a quiet system is taken at once.
 """
@@ -20,7 +23,8 @@ import sys
 import threading
 import time
 
-from .. import defaults
+from .. import defaults, logline
+from ..errors import NoSpace
 from ..spool import Spool
 from ..spool.lock import try_hold
 from .notify import Notifier
@@ -73,8 +77,14 @@ def loop(spool: Spool, scheduler: Scheduler, tick: float) -> int:
             wake.clear()
             started = time.monotonic()
             scheduler.placer.wait_for_answers = not busy
-            with lock:
-                report = scheduler.run_pass(undisturbed=lock.undisturbed)
+            try:
+                with lock:
+                    report = scheduler.run_pass(undisturbed=lock.undisturbed)
+            except (OSError, NoSpace) as err:  # each step wrote whole or not at all: try again
+                logline.warn(f"banyan scheduler: a pass stopped: {err}; the next in {tick:g} s")
+                busy = False
+                stop.wait(tick)
+                continue
             busy = len(report.taken) + len(report.finished) + len(report.placed) >= BUSY
             if busy:
                 time.sleep(max(0.0, started + GATHER - time.monotonic()))

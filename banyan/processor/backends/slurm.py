@@ -15,12 +15,10 @@ attempt's `stopping` file: `<killed|timeout> <time of the scancel>`.
 """
 
 import os
-import sys
 import threading
 import time
-import traceback
 
-from ... import crash, timefmt
+from ... import crash, logline, timefmt
 from ...errors import Conflict
 from ...spool.atomic import write_text
 from ...spool.procjobs import ProcessorJobs
@@ -239,10 +237,10 @@ class SlurmBackend(Backend):
             try:
                 ended = self.follow()
             except SlurmError as err:
-                print(f"banyan processor: {err}", file=sys.stderr, flush=True)
+                logline.warn(f"banyan processor: {err}")
                 continue
             except Exception:  # noqa: BLE001 - the follower must outlive any one bad folder
-                traceback.print_exc()
+                logline.trace()
                 continue
             for job_id in ended:
                 report.send([self.jobs.record(job_id)], self.node, self.scheduler_url, self.token)
