@@ -7,7 +7,8 @@ up:   a real `banyan up` (API, scheduler daemon, local processor) in a fresh sta
       per run. One keep-alive HTTP client submits N `true` jobs while they run; the bench
       polls the state folder until incoming/, queue/ and running/ are empty, and checks
       every job stopped `good`. end-to-end = N / (first submit → last job stopped); submit
-      = N / submit time. Then, on the idle system, 20 jobs one at a time, each
+      = N / submit time; the CPU per job of each part of `banyan up` (cpushare.py) and of
+      the bench's own client over the same span. Then, on the idle system, 20 jobs one at a time, each
       `date +%s.%N` (the job records its own start in its log): submit → start p50, p95.
 cron: `banyan serve` + `banyan processor --scheduler` (registered, heartbeating), no
       scheduler daemon: the bench runs `banyan scheduler --once` processes back to back
@@ -22,6 +23,10 @@ import statistics
 import threading
 import time
 
+import psutil
+
+import cpushare
+
 from harness import (Service, State, banyan, free_port, load, note, nodes, once, percentile,
                      post_many, report)
 
@@ -34,22 +39,27 @@ def up(state: State) -> tuple[Service, int]:
     return svc.wait(lambda: nodes(port)), port
 
 
-def daemon_run(n: int, samples: int) -> tuple[float, float, list[float]]:
-    """(submit rate, end-to-end rate, latencies in ms) of one fresh `banyan up`."""
+def daemon_run(n: int, samples: int) -> tuple[float, float, list[float], dict[str, float]]:
+    """(submit rate, end-to-end rate, latencies in ms, CPU ms per job of each part) of one
+    fresh `banyan up`."""
     state = State()
     svc, port = up(state)
+    bench = psutil.Process()
     try:
+        before, bench_before = cpushare.by_part(svc.proc.pid), sum(bench.cpu_times()[:2])
         t0 = time.monotonic()
         ids = [i for i, _ in post_many(port, n, 1)]
         t1 = time.monotonic()
         t2 = state.wait_idle(timeout=max(120, n))
+        cpu = cpushare.per_job(before, cpushare.by_part(svc.proc.pid), n)
+        cpu["bench"] = (sum(bench.cpu_times()[:2]) - bench_before) * 1000 / n
         state.check_good(ids)
         lat = []
         for _ in range(samples):
             (job_id, sent), = post_many(port, 1, 1, DATE_JOB)
             state.wait_idle(timeout=30)
             lat.append((float(state.cat("processor", "job", job_id, "log")) - sent) * 1000)
-        return n / (t1 - t0), n / (t2 - t0), lat
+        return n / (t1 - t0), n / (t2 - t0), lat, cpu
     finally:
         svc.stop()
         state.remove()
@@ -101,7 +111,9 @@ def main() -> None:
         note(f"banyan up: N={args.jobs}, runs={args.runs}, load {load()}")
         subs, e2es, p50s, p95s = [], [], [], []
         for _ in range(args.runs):
-            sub, e2e, lat = daemon_run(args.jobs, args.samples)
+            sub, e2e, lat, cpu = daemon_run(args.jobs, args.samples)
+            note("CPU per job, ms: " + ", ".join(f"{part} {ms:.2f}" for part, ms in cpu.items())
+                 + f"; all {sum(cpu.values()):.2f}")
             subs.append(sub)
             e2es.append(e2e)
             p50s.append(statistics.median(lat))

@@ -33,3 +33,6 @@ def test_compare_runs_every_banyan_part_and_prints_the_table(tmp_path):
     assert table["HTTP submit, 1 client vs bare bottle"][5] in ("**met**", "missed")
     assert table["pass placing the queue, 120 finished vs none"][5] in ("**met**", "missed")
     assert table["CGI status GET vs `import bottle` CGI"][1] == "not run"
+    cpu = re.search(r"^# CPU per job, ms: api [\d.]+, scheduler [\d.]+, processor [\d.]+, "
+                    r"supervisors [\d.]+, jobs [\d.]+, bench [\d.]+; all ([\d.]+)$", out.stdout, re.M)
+    assert cpu and float(cpu.group(1)) > 0, "no CPU per job of each part of banyan up"
