@@ -169,7 +169,10 @@ def children(up: Up) -> dict[str, int]:
     """`banyan up`'s child processes: role (`serve`, `scheduler`, `processor`) → pid."""
     out = {}
     for child in psutil.Process(up.proc.pid).children():
-        cmd = child.cmdline()
+        try:
+            cmd = child.cmdline()
+        except psutil.Error:  # a zombie not yet reaped by up: a child that died
+            continue
         role = next((w for w in ("serve", "scheduler", "processor") if w in cmd), None)
         if role:
             out[role] = child.pid
