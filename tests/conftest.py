@@ -89,6 +89,21 @@ class Up:
             return False
         return out.returncode == 0 and b'"local"' in out.stdout
 
+    def children(self) -> dict:
+        """Its live child processes by role (`serve`, `scheduler`, `processor`) → psutil
+        Process; a role is missing while `up` restarts it."""
+        import psutil
+        out = {}
+        for child in psutil.Process(self.proc.pid).children():
+            try:
+                cmd = child.cmdline()
+            except psutil.Error:  # a zombie not yet reaped by up: a child that died
+                continue
+            role = next((w for w in ("serve", "scheduler", "processor") if w in cmd), None)
+            if role:
+                out[role] = child
+        return out
+
     def path(self, *parts: str) -> str:
         return os.path.join(self.state, *parts)
 

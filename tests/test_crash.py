@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 
-import psutil
 import pytest
 from conftest import ROOT, curl, free_port, need, split_code, wait_until
 
@@ -146,18 +145,6 @@ def test_two_cron_passes_at_once_never_place_a_job_twice(cron):
         assert read(cron.state, "scheduler", "jobs", job_id, "attempts") == "1"
 
 
-def children(up, role: str) -> list[psutil.Process]:
-    """`up`'s live child running `role` (none while up restarts it)."""
-    found = []
-    for child in psutil.Process(up.proc.pid).children():
-        try:
-            if role in child.cmdline():
-                found.append(child)
-        except psutil.Error:  # a zombie not yet reaped by up
-            continue
-    return found
-
-
 def test_random_kill_9_of_scheduler_and_processor_under_load(up, tmp_path):
     runs = str(tmp_path / "runs")
     rng = random.Random(int(os.environ.get("BANYAN_CRASH_SEED", time.time())))
@@ -167,8 +154,8 @@ def test_random_kill_9_of_scheduler_and_processor_under_load(up, tmp_path):
             ids.append(submit(up.url, runs))
         time.sleep(rng.uniform(0, 0.25))
         role = rng.choice(["scheduler", "processor"])
-        victims = wait_until(lambda: children(up, role), what=f"up to restart the {role}")
-        victims[0].send_signal(signal.SIGKILL)
+        victim = wait_until(lambda: up.children().get(role), what=f"up to restart the {role}")
+        victim.send_signal(signal.SIGKILL)
         kills[role] += 1
     wait_until(lambda: all(up.cat("scheduler", "jobs", j, "state") == "stopped\n" for j in ids),
                timeout=120, interval=0.2, what="every job to stop")

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 
-import psutil
 import pytest
 from banyan.defaults import TICK
 from conftest import ROOT, STRICT, Up, curl, free_port, need, split_code, wait_until
@@ -165,20 +164,6 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def children(up: Up) -> dict[str, int]:
-    """`banyan up`'s child processes: role (`serve`, `scheduler`, `processor`) → pid."""
-    out = {}
-    for child in psutil.Process(up.proc.pid).children():
-        try:
-            cmd = child.cmdline()
-        except psutil.Error:  # a zombie not yet reaped by up: a child that died
-            continue
-        role = next((w for w in ("serve", "scheduler", "processor") if w in cmd), None)
-        if role:
-            out[role] = child.pid
-    return out
-
-
 def test_full_disk_answers_507_leaves_nothing_and_recovers(small_disk):
     """Its log on the same full disk (as `banyan up > up.log` beside `./state` would be),
     the system refuses work with 507 and every process lives through it: the daemon's
@@ -186,7 +171,7 @@ def test_full_disk_answers_507_leaves_nothing_and_recovers(small_disk):
     need("curl")
     up = Up(str(small_disk / "state"), free_port())
     try:
-        before = children(up)
+        before = {role: p.pid for role, p in up.children().items()}
         filler = small_disk / "filler"
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
         try:
@@ -204,7 +189,7 @@ def test_full_disk_answers_507_leaves_nothing_and_recovers(small_disk):
         filler.unlink()
         job_id = submit(up, commands=[{"exec": ["echo", "ok"]}])
         assert on(up, job_id, "stopped")["status"] == "good"
-        assert children(up) == before
+        assert {role: p.pid for role, p in up.children().items()} == before
     finally:
         up.stop()
 

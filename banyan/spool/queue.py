@@ -87,6 +87,12 @@ class Index:
             setattr(listings, folder, set(_names(getattr(self.layout, folder))))
         return getattr(listings, folder)
 
+    def _noted(self, folder: str, job_id: str, present: bool) -> None:
+        """Keep the listing of `running/` or `releasing/` true after a change to it."""
+        names = self._set(folder)
+        if names is not None:
+            (names.add if present else names.discard)(job_id)
+
     def enqueue(self, job_id: str, priority: int, seq_us: int) -> str:
         name = entry_name(job_id, priority, seq_us)
         try:
@@ -132,9 +138,10 @@ class Index:
         if name is not None:
             try:
                 os.unlink(self.layout.queue_entry(name))
-                self._unqueued(name)
                 return True
             except FileNotFoundError:
+                pass
+            finally:
                 self._unqueued(name)
         name = self.find_queued(job_id)
         if name is None:
@@ -151,18 +158,14 @@ class Index:
         """One rename moves the entry from queue/ to running/<id>."""
         os.rename(self.layout.queue_entry(name), self.layout.running_entry(job_id))
         self._unqueued(name)
-        running = self._set("running")
-        if running is not None:
-            running.add(job_id)
+        self._noted("running", job_id, True)
 
     def add_running(self, job_id: str) -> None:
         try:
             os.symlink(self.layout.job_link(job_id), self.layout.running_entry(job_id))
         except FileExistsError:
             pass
-        running = self._set("running")
-        if running is not None:
-            running.add(job_id)
+        self._noted("running", job_id, True)
 
     def running(self) -> list[str]:
         running = self._set("running")
@@ -176,18 +179,14 @@ class Index:
             os.unlink(self.layout.running_entry(job_id))
         except FileNotFoundError:
             pass
-        running = self._set("running")
-        if running is not None:
-            running.discard(job_id)
+        self._noted("running", job_id, False)
 
     def mark_releasing(self, job_id: str) -> None:
         try:
             os.symlink(self.layout.job_link(job_id), self.layout.releasing_entry(job_id))
         except FileExistsError:
             pass
-        releasing = self._set("releasing")
-        if releasing is not None:
-            releasing.add(job_id)
+        self._noted("releasing", job_id, True)
 
     def releasing(self) -> list[str]:
         releasing = self._set("releasing")
@@ -198,9 +197,7 @@ class Index:
             os.unlink(self.layout.releasing_entry(job_id))
         except FileNotFoundError:
             pass
-        releasing = self._set("releasing")
-        if releasing is not None:
-            releasing.discard(job_id)
+        self._noted("releasing", job_id, False)
 
 
 def _names(folder: str) -> list[str]:
