@@ -12,6 +12,8 @@ as its own process, streaming its output:
   http   bench/http_submit.py: HTTP submit rate, Banyan's API and a bare bottle app
   pass   bench/pass_cost.py: one pass placing --queued jobs with 0/10k/100k finished; RSS
   cgi    bench/cgi.py: a status GET through banyan.cgi and a CGI that imports bottle
+  floor  bench/floor.py: the CPU a job of the contract's file operations alone, and of
+         `true` itself, against all of `banyan up`'s (from e2e)
 Then prints the table (Markdown): each figure, Banyan's median, the peer's median from
 the same run, the ratio Banyan/peer, the issue's target and whether it is met, and the
 1-minute load average when the part started (the machine is shared: compare ratios).
@@ -31,13 +33,14 @@ import time
 from harness import PY, free_port, load
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PARTS = ("e2e", "peers", "cron", "http", "pass", "cgi")
+PARTS = ("e2e", "peers", "cron", "http", "pass", "cgi", "floor")
 LINE = re.compile(r"^RESULT (.{28}) (.+?) +median=(\S+)\s+(\S+)\s+runs=\[(.*)\]\s*$")
 """A RESULT line (harness.report): a metric longer than its column pushes the rest along."""
 
 UP, CRON, TS, NQ = "banyan up", "banyan scheduler --once", "task-spooler (2 slots)", "nq"
 SLURM, API, BARE = "slurm tuned", "banyan serve", "bare bottle+cheroot fsync"
 CGI, BOTTLE_CGI = "banyan.cgi (busybox httpd)", "bottle.cgi (busybox httpd)"
+FLOOR = "contract floor"
 
 
 def rows(sizes: list[int]) -> list[tuple]:
@@ -65,6 +68,9 @@ def rows(sizes: list[int]) -> list[tuple]:
                     ("<=", 60.0)))
     out.append(("CGI status GET vs `import bottle` CGI", (CGI, "status GET"), (BOTTLE_CGI, "import bottle only"),
                 ("<=", 1.3)))
+    cpu = (UP, "CPU a job")
+    out.append(("CPU a job: the contract's files alone vs all of `banyan up`", (FLOOR, "files, CPU a job"), cpu, None))
+    out.append(("CPU a job: `true` itself vs all of `banyan up`", (FLOOR, "true itself"), cpu, None))
     return out
 
 
@@ -122,6 +128,8 @@ class Run:
                                "--runs", str(a.pass_runs)])
         if "cgi" in parts:
             self.part("cgi", [PY, script("cgi.py"), "--requests", str(a.cgi_requests), "--seconds", "2"])
+        if "floor" in parts:
+            self.part("floor", [PY, script("floor.py"), "--jobs", str(2 * a.jobs), "--runs", str(a.runs)])
 
     def table(self, sizes: list[int]) -> str:
         out = ["| figure | Banyan | peer or baseline, same run | ratio | target | met? | load |",

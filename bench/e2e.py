@@ -8,7 +8,7 @@ up:   a real `banyan up` (API, scheduler daemon, local processor) in a fresh sta
       polls the state folder until incoming/, queue/ and running/ are empty, and checks
       every job stopped `good`. end-to-end = N / (first submit → last job stopped); submit
       = N / submit time; the CPU per job of each part of `banyan up` (cpushare.py) and of
-      the bench's own client over the same span. Then, on the idle system, 20 jobs one at a time, each
+      the bench's own client over the same span, and of `banyan up` and its jobs in all. Then, on the idle system, 20 jobs one at a time, each
       `date +%s.%N` (the job records its own start in its log): submit → start p50, p95.
 cron: `banyan serve` + `banyan processor --scheduler` (registered, heartbeating), no
       scheduler daemon: the bench runs `banyan scheduler --once` processes back to back
@@ -109,11 +109,12 @@ def main() -> None:
     modes = args.modes.split(",")
     if "up" in modes:
         note(f"banyan up: N={args.jobs}, runs={args.runs}, load {load()}")
-        subs, e2es, p50s, p95s = [], [], [], []
+        subs, e2es, p50s, p95s, cpus = [], [], [], [], []
         for _ in range(args.runs):
             sub, e2e, lat, cpu = daemon_run(args.jobs, args.samples)
             note("CPU per job, ms: " + ", ".join(f"{part} {ms:.2f}" for part, ms in cpu.items())
                  + f"; all {sum(cpu.values()):.2f}")
+            cpus.append(sum(ms for part, ms in cpu.items() if part != "bench") * 1000)
             subs.append(sub)
             e2es.append(e2e)
             p50s.append(statistics.median(lat))
@@ -122,6 +123,7 @@ def main() -> None:
         report("banyan up", "end-to-end", "jobs/s", e2es)
         report("banyan up", "submit->start p50", "ms", p50s)
         report("banyan up", "submit->start p95", "ms", p95s)
+        report("banyan up", "CPU a job", "us", cpus)
     if "cron" in modes:
         note(f"banyan cron passes: N={args.cron_jobs}, runs={args.runs}, load {load()}")
         rates, passes = [], []

@@ -18,7 +18,7 @@ def test_compare_runs_every_banyan_part_and_prints_the_table(tmp_path):
     out = subprocess.run(
         [sys.executable, os.path.join(ROOT, "bench", "compare.py"), "--jobs", "12", "--runs", "1",
          "--samples", "2", "--cron-jobs", "4", "--seconds", "0.3", "--queued", "10",
-         "--finished", "0,120", "--peers", "none", "--parts", "e2e,cron,http,pass"],
+         "--finished", "0,120", "--peers", "none", "--parts", "e2e,cron,http,pass,floor"],
         cwd=tmp_path, capture_output=True, text=True, timeout=170)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     table = {row.split(" | ")[0].lstrip("| "): row.split(" | ")
@@ -29,6 +29,9 @@ def test_compare_runs_every_banyan_part_and_prints_the_table(tmp_path):
                    "pass placing the queue, 120 finished vs none", "the pass's own CPU, 120 finished vs none",
                    "scheduler peak RSS, 120 finished"):
         assert number.match(table[figure][1]), table[figure]
+    for figure in ("CPU a job: the contract's files alone vs all of `banyan up`",
+                   "CPU a job: `true` itself vs all of `banyan up`"):
+        assert number.match(table[figure][1]) and number.match(table[figure][2]), table[figure]
     assert table["end-to-end, `banyan up` vs task-spooler"][2] == "not run"
     assert table["HTTP submit, 1 client vs bare bottle"][5] in ("**met**", "missed")
     assert table["pass placing the queue, 120 finished vs none"][5] in ("**met**", "missed")
