@@ -4,11 +4,13 @@
     python3 bench/floor.py [--jobs 2000] [--runs 3]
 
 Replays, in one process and with no logic between the calls, what SPEC §2 asks the
-state folder to hold for one job that runs once and succeeds: the API's durable request
-in incoming/ (fsynced, linked, its folder fsynced), the scheduler's record staged whole
-and renamed in, its queue entry, each value it changes later written atomically (tmp/,
-then rename), two `events` lines a transition, the processor's attempt folder staged
-whole, the supervisor's ten values. Then posix_spawn of `true` and its wait. Each is CPU
+state folder to hold for one job that runs once and succeeds, and no file more (none of
+Banyan's own: no `lock`, `supervisor` or `usage` in the record): the API's durable
+request in incoming/ (fsynced, linked, its folder fsynced), the scheduler's record
+staged whole and renamed in, its queue entry, each value it changes later written
+atomically (tmp/, then rename), two `events` lines a transition, the processor's attempt
+folder staged whole, its values as the job starts and ends; the scheduler learns the
+start and the end at once, as under load. Then posix_spawn of `true` and its wait. Each is CPU
 that any implementation of the contract pays per job on this machine, before its HTTP,
 its processes waking each other and its decisions: the floor under `banyan up`'s CPU per
 job (bench/e2e.py prints that, part by part). Files go where TMPDIR says, as the other
@@ -106,16 +108,16 @@ class Replay:
         self._transition(record, b"starting\n")
         attempt = os.path.join(self.root, "processor", "job", job_id)  # the processor
         self._staged(attempt, [("request.json", REQUEST), ("attempt", b"1\n"), ("status", b"unknown\n"),
-                               ("state", b"starting\n"), ("log", b""), ("lock", b"")], dirs=("work",))
-        self._atomic(attempt, [("supervisor", b"4242\n"), ("started-at", WHEN), ("state", b"running\n"),
-                               ("pid", b"4243\n"), ("usage", b"0 0.00\n"), ("exit-status", b"0\n"),
-                               ("result", b"success\n"), ("status", b"good\n"), ("finished-at", WHEN),
-                               ("state", b"stopped\n")])
-        self._atomic(record, [("started-at", WHEN)])  # the scheduler learns the start ...
-        self._transition(record, b"running\n")
-        self._atomic(record, [("usage", b"0 0.00\n"), ("exit-status", b"0\n"), ("result", b"success\n"),
-                              ("status", b"good\n"), ("finished-at", WHEN)])  # ... and the end
-        self._transition(record, b"stopped\n")
+                               ("state", b"starting\n"), ("log", b"")], dirs=("work",))
+        self._atomic(attempt, [("started-at", WHEN), ("state", b"running\n"), ("pid", b"4243\n"),
+                               ("usage", b"0 0.00\n"), ("exit-status", b"0\n"), ("result", b"success\n"),
+                               ("status", b"good\n"), ("finished-at", WHEN), ("state", b"stopped\n")])
+        self._atomic(record, [("started-at", WHEN), ("exit-status", b"0\n"), ("result", b"success\n"),
+                              ("status", b"good\n"), ("finished-at", WHEN)])  # start and end learnt at once
+        for _ in range(2):  # `running`, then ...
+            self._append(os.path.join(record, "events"), EVENT)
+            self._append(self.events, EVENT)
+        self._transition(record, b"stopped\n")  # ... `stopped`
         os.unlink(running)
 
 
