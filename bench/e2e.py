@@ -8,8 +8,9 @@ up:   a real `banyan up` (API, scheduler daemon, local processor) in a fresh sta
       polls the state folder until incoming/, queue/ and running/ are empty, and checks
       every job stopped `good`. end-to-end = N / (first submit → last job stopped); submit
       = N / submit time; the CPU per job of each part of `banyan up` (cpushare.py) and of
-      the bench's own client over the same span, and of `banyan up` and its jobs in all. Then, on the idle system, 20 jobs one at a time, each
-      `date +%s.%N` (the job records its own start in its log): submit → start p50, p95.
+      the bench's own client over the same span, and of `banyan up` and its jobs in all.
+      Then, on the idle system, 20 jobs one at a time, each `date +%s.%N` (the job
+      records its own start in its log): submit → start p50, p95.
 cron: `banyan serve` + `banyan processor --scheduler` (registered, heartbeating), no
       scheduler daemon: the bench runs `banyan scheduler --once` processes back to back
       while a client submits N `true` jobs (--cron-jobs: each pass places at most what the
