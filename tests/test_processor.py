@@ -404,7 +404,8 @@ def test_a_reused_supervisor_obeys_signals_in_each_attempt_and_dies_of_sigterm_w
     assert node.stopped("g3")["result"] == "killed"
     let_go(node, "g3")
     os.kill(supervisor, signal.SIGTERM)  # to an idle one: it dies, as by default
-    wait_until(lambda: not alive(supervisor), timeout=2, what="the supervisor to die")  # not retired: that takes launcher.IDLE_MAX
+    # dead, not retired (that takes launcher.IDLE_MAX)
+    wait_until(lambda: not alive(supervisor), timeout=2, what="the supervisor to die")
 
 
 def test_a_job_waiting_for_cores_can_be_withdrawn_and_never_runs(tmp_path):

@@ -75,9 +75,12 @@ class Index:
         if listings is None:
             return None
         if listings.queue is None:
-            listings.queue = sorted(n for n in os.listdir(self.layout.queue)
-                                    if not n.startswith(".") and n.count("-") >= 2)
+            listings.queue = self._list_queue()
         return listings.queue
+
+    def _list_queue(self) -> list[str]:
+        """The entry names in `queue/`, sorted; a name that is no entry's is left out."""
+        return sorted(n for n in _names(self.layout.queue) if n.count("-") >= 2)
 
     def _set(self, folder: str) -> set[str] | None:
         listings = self._listings
@@ -110,10 +113,8 @@ class Index:
         """(entry name, job id) in placement order, parsed as they are taken: placement
         stops at the first job no node has room for, however long the queue."""
         queue = self._queue()
-        names = sorted(_names(self.layout.queue)) if queue is None else list(queue)
-        for name in names:
-            if name.count("-") >= 2:
-                yield name, entry_id(name)
+        for name in self._list_queue() if queue is None else list(queue):
+            yield name, entry_id(name)
 
     def _unqueued(self, name: str) -> None:
         queue = self._queue()
