@@ -81,6 +81,10 @@ class Run:
         self.loads: dict[tuple[str, str], str] = {}
         self.failed: list[str] = []
         self.work = tempfile.mkdtemp(prefix="banyan-bench-peers-")
+        self.env = {}
+        """With --python, its folder comes first on PATH: a CGI script's `python3` is it too."""
+        if args.python != PY:
+            self.env["PATH"] = os.path.dirname(args.python) + os.pathsep + os.environ.get("PATH", "")
 
     def part(self, name: str, cmd: list[str], env: dict | None = None) -> None:
         """Run one part, echo its output, keep its RESULT lines. Not from bench/: a `python -m`
@@ -88,7 +92,7 @@ class Run:
         started = os.getloadavg()[0]
         print(f"## {name}: {' '.join(cmd)}   (load {load()})", flush=True)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env=dict(os.environ, **(env or {})), cwd=self.work)
+                                env=dict(os.environ, **self.env, **(env or {})), cwd=self.work)
         for line in proc.stdout:
             sys.stdout.write(line)
             sys.stdout.flush()
@@ -114,22 +118,24 @@ class Run:
     def all(self) -> None:
         a, parts = self.args, self.args.parts
         if "e2e" in parts:
-            self.part("e2e", [PY, script("e2e.py"), "--modes", "up", "--jobs", str(a.jobs), "--runs", str(a.runs),
-                              "--samples", str(a.samples)])
+            self.part("e2e", [a.python, script("e2e.py"), "--modes", "up", "--jobs", str(a.jobs),
+                              "--runs", str(a.runs), "--samples", str(a.samples)])
         if "peers" in parts:
             self.peers()
         if "cron" in parts:
-            self.part("cron", [PY, script("e2e.py"), "--modes", "cron", "--cron-jobs", str(a.cron_jobs),
+            self.part("cron", [a.python, script("e2e.py"), "--modes", "cron", "--cron-jobs", str(a.cron_jobs),
                                "--runs", str(a.runs)])
         if "http" in parts:
-            self.part("http", [PY, script("http_submit.py"), "--seconds", str(a.seconds), "--runs", str(a.runs)])
+            self.part("http", [a.python, script("http_submit.py"), "--seconds", str(a.seconds),
+                               "--runs", str(a.runs)])
         if "pass" in parts:
-            self.part("pass", [PY, script("pass_cost.py"), "--queued", str(a.queued), "--finished", a.finished,
-                               "--runs", str(a.pass_runs)])
+            self.part("pass", [a.python, script("pass_cost.py"), "--queued", str(a.queued),
+                               "--finished", a.finished, "--runs", str(a.pass_runs)])
         if "cgi" in parts:
-            self.part("cgi", [PY, script("cgi.py"), "--requests", str(a.cgi_requests), "--seconds", "2"])
+            self.part("cgi", [a.python, script("cgi.py"), "--requests", str(a.cgi_requests), "--seconds", "2"])
         if "floor" in parts:
-            self.part("floor", [PY, script("floor.py"), "--jobs", str(2 * a.jobs), "--runs", str(a.runs)])
+            self.part("floor", [a.python, script("floor.py"), "--jobs", str(2 * a.jobs),
+                                "--runs", str(a.runs)])
 
     def table(self, sizes: list[int]) -> str:
         out = ["| figure | Banyan | peer or baseline, same run | ratio | target | met? | load |",
@@ -152,6 +158,14 @@ class Run:
                        f"{f'{ratio:.2f}×' if ratio is not None else '–'} | {wanted} | "
                        f"{verdict} | {self.loads.get(ours, '–')} |")
         return "\n".join(out)
+
+
+def interpreter(python: str) -> str:
+    """Which Python runs Banyan: its path and version (a distribution's build, compiled with
+    profile-guided optimisation, spends less CPU a job than pyenv's default build)."""
+    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    return f"Python {version} ({python})"
 
 
 def script(name: str) -> str:
@@ -180,6 +194,8 @@ def main() -> int:
     ap.add_argument("--finished", default="0,10000,100000", help="finished jobs before a timed pass")
     ap.add_argument("--pass-runs", type=int, default=1, help="timed passes per size (each 20-40 s)")
     ap.add_argument("--cgi-requests", type=int, default=50, help="GETs of each CGI script")
+    ap.add_argument("--python", default=PY,
+                    help="the interpreter that runs Banyan and the Python baselines (default: this one)")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"some of {','.join(PARTS)}")
     args = ap.parse_args()
     args.parts = args.parts.split(",")
@@ -190,7 +206,7 @@ def main() -> int:
     sizes = sorted({0} | {int(x) for x in args.finished.split(",")})
     started, load0 = time.time(), load()
     print(f"# bench/compare.py {' '.join(sys.argv[1:])}: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"{os.cpu_count()} cpus, {platform.platform()}, Python {platform.python_version()}, load {load0}",
+          f"{os.cpu_count()} cpus, {platform.platform()}, {interpreter(args.python)}, load {load0}",
           flush=True)
     run = Run(args)
     try:

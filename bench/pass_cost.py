@@ -4,9 +4,16 @@
 
     python3 bench/pass_cost.py [--queued 1000] [--finished 0,10000,100000] [--runs 3]
 
-Set-up: one state folder, `banyan serve` (API, where reports of job ends arrive) and
-`banyan processor` (no registration, no heartbeat), no scheduler daemon.
-For each size, `--runs` times:
+Set-up: two state folders, each with its own `banyan serve` (API, where reports of job
+ends arrive) and `banyan processor` (no registration, no heartbeat), no scheduler
+daemon: one stays without finished jobs (`banyan gc --older-than 0` after each of its
+rounds), the other grows to each size in turn. Each first runs one untimed round (its
+first real jobs); then the timed rounds alternate between the two (none, 10k, none,
+10k, ..., then none, 100k, ...), so that a machine whose speed drifts over minutes (this
+one's does: a plain CPU loop took 0.064 s, then 0.111 s two minutes later) charges both
+sides of a ratio alike; the figure with none is the median of all its rounds. One
+folder holds every size because tmpfs counts each hard link as an inode (/dev/shm
+here has 3.1 million). A round:
 1. queue: drop `--queued` `true` requests into incoming/ (written elsewhere, then
    renamed, as SPEC §2 allows), run `banyan scheduler --once` while no node is
    registered: intake only, every job `queued`;
@@ -17,12 +24,12 @@ For each size, `--runs` times:
    left out so the ratio shows what the pass itself does); its peak RSS (VmHWM);
    then a check that every job is in running/;
 4. `--once` passes until every job has stopped, then unregister the node.
-Finished jobs are made by a generator, not run (100,000 real jobs take minutes): after
-the first size's first run, one real finished job is the template, and each new job
+Finished jobs are made by a generator, not run (100,000 real jobs take minutes): one
+real finished job of the untimed round is the template, and each new job
 is a copy of its scheduler record and its processor folder under a new id (folders
 made, files hard-linked: ~10 µs a file), plus its lines in scheduler/events. Ids sort
-before the real ones, as older jobs' would. Each run adds its own finished jobs, so run
-r with size k has k + (r-1) x queued (printed in `#` lines).
+before the real ones, as older jobs' would. Each round adds its own finished jobs, so
+the rounds of size k > 0 have k + r x queued, r = 1, 2, ... (printed in `#` lines).
 Prints RESULT lines: pass ms, peak RSS MB and the pass's CPU ms per size. Over half of a
 pass's time is its wait for the node's answer to the placements (the node makes 1,000
 job folders meanwhile, while it runs jobs), which moves it by ±20 % from run to run;
@@ -149,6 +156,11 @@ class Bench:
         if self.state.count("scheduler", "queue") != self.queued:
             raise RuntimeError(f"{self.state.count('scheduler', 'queue')} queued, not {self.queued}")
 
+    def collect(self) -> None:
+        """Remove every finished job, as `banyan gc` from cron does past its retention."""
+        subprocess.run(banyan(self.state.root, "gc", "--older-than", "0"), env=ENV, check=True,
+                       stdout=subprocess.DEVNULL)
+
     def node(self, method: str) -> None:
         if method == "POST":
             body = json.dumps({"name": "local", "uri": f"http://127.0.0.1:{self.pport}",
@@ -173,7 +185,7 @@ class Bench:
         cpu = float(proc.stdout.split("PASS_CPU ")[1].split()[0])
         return seconds, wall, int(proc.stdout.split("VmHWM:")[1].split()[0]) * 1024, cpu
 
-    def one_run(self) -> tuple[float, float, float]:
+    def one_run(self, timed: bool = True) -> tuple[float, float, float]:
         t0 = time.monotonic()
         self.queue()
         t1 = time.monotonic()
@@ -185,7 +197,7 @@ class Bench:
         t2 = time.monotonic()
         self.state.wait_idle(timeout=max(300, self.queued), between=self.once)
         self.node("DELETE")
-        note(f"  finished {self.finished.count() - self.queued}: pass {seconds * 1000:.0f} ms "
+        note(f"  {'' if timed else 'untimed round, '}finished {self.finished.count() - self.queued}: pass {seconds * 1000:.0f} ms "
              f"(its CPU {cpu * 1000:.0f} ms, process {wall * 1000:.0f} ms), peak RSS "
              f"{rss / 2**20:.1f} MB; queue+intake {t1 - t0:.1f} s, jobs to the end "
              f"{time.monotonic() - t2:.1f} s; load {load()}")
@@ -205,19 +217,29 @@ def main() -> None:
     args = ap.parse_args()
     sizes = sorted({0} | {int(x) for x in args.finished.split(",")})
     note(f"scheduler pass: {args.queued} queued, finished {sizes}, runs={args.runs}, load {load()}")
-    bench = Bench(args.queued)
+    zero = Bench(args.queued)
+    grown = Bench(args.queued) if len(sizes) > 1 else None
+    runs: dict[int, list] = {size: [] for size in sizes}
     try:
-        for size in sizes:
-            took = bench.finished.grow_to(size)
-            if took:
+        for bench in filter(None, (zero, grown)):
+            bench.one_run(timed=False)  # the template of the finished jobs, and a warm start
+        zero.collect()
+        for size in sizes[1:] or [0]:
+            if size:
+                took = grown.finished.grow_to(size + args.queued)
                 note(f"made finished jobs up to {size} in {took:.1f} s")
-            runs = [bench.one_run() for _ in range(args.runs)]
-            report("banyan scheduler --once", f"pass, {size} finished", "ms", [r[0] for r in runs])
-            report("banyan scheduler --once", f"RSS, {size} finished", "MB", [r[1] for r in runs])
-            report("banyan scheduler --once", f"pass CPU, {size} finished", "ms", [r[2] for r in runs])
+            for _ in range(args.runs):
+                runs[0].append(zero.one_run())
+                zero.collect()
+                if size:
+                    runs[size].append(grown.one_run())
+        for size in sizes:
+            report("banyan scheduler --once", f"pass, {size} finished", "ms", [r[0] for r in runs[size]])
+            report("banyan scheduler --once", f"RSS, {size} finished", "MB", [r[1] for r in runs[size]])
+            report("banyan scheduler --once", f"pass CPU, {size} finished", "ms", [r[2] for r in runs[size]])
     finally:
-        bench.stop()
-
+        for bench in filter(None, (zero, grown)):
+            bench.stop()
 
 if __name__ == "__main__":
     main()
