@@ -7,7 +7,9 @@ Runs, one after the other (never two at once: the figures are for 2 cores), each
 as its own process, streaming its output:
   e2e    bench/e2e.py --modes up: `banyan up`, N `true` jobs, end-to-end jobs/s, submit→start
   peers  bench/peers/{ts,nq}_bench.sh (they apt-get install task-spooler and nq), N jobs;
-         with --slurm also slurm_bench.sh, variant `tuned`, phases e2e and latency
+         with --slurm also slurm_bench.sh, variant `tuned`, phases e2e and latency.
+         e2e and the peers go in rounds (one run of each, --runs times): the machine's
+         speed drifts over minutes, and a drift then charges Banyan and its peers alike
   cron   bench/e2e.py --modes cron: end-to-end through `banyan scheduler --once` passes
   http   bench/http_submit.py: HTTP submit rate, Banyan's API and a bare bottle app
   pass   bench/pass_cost.py: one pass placing --queued jobs with 0/10k/100k finished; RSS
@@ -25,6 +27,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,6 +81,7 @@ class Run:
     def __init__(self, args):
         self.args = args
         self.results: dict[tuple[str, str], tuple[float, str]] = {}
+        self.runs: dict[tuple[str, str], list[float]] = {}
         self.loads: dict[tuple[str, str], str] = {}
         self.failed: list[str] = []
         self.work = tempfile.mkdtemp(prefix="banyan-bench-peers-")
@@ -97,18 +101,28 @@ class Run:
             sys.stdout.write(line)
             sys.stdout.flush()
             m = LINE.match(line.rstrip("\n"))
-            if m:
+            if m:  # a figure met again (the alternated rounds below) adds its runs
                 key = (m.group(1).strip(), m.group(2).strip())
-                self.results[key] = (float(m.group(3)), m.group(4))
-                self.loads[key] = f"{started:.1f}"
+                runs = self.runs.setdefault(key, [])
+                runs.extend(float(x) for x in m.group(5).split())
+                self.results[key] = (statistics.median(runs), m.group(4))
+                self.loads.setdefault(key, f"{started:.1f}")
         if proc.wait() != 0:
             self.failed.append(name)
             print(f"## {name} FAILED (exit {proc.returncode})", flush=True)
 
-    def peers(self) -> None:
-        env = {"N": str(self.args.jobs), "RUNS": str(self.args.runs), "WORK": self.work}
+    def e2e(self, runs: int) -> None:
+        a = self.args
+        self.part("e2e", [a.python, script("e2e.py"), "--modes", "up", "--jobs", str(a.jobs),
+                          "--runs", str(runs), "--samples", str(a.samples)])
+
+    def peers(self, runs: int) -> None:
+        env = {"N": str(self.args.jobs), "RUNS": str(runs), "WORK": self.work}
         for peer in self.args.peers:
             self.part(f"peer {peer}", ["bash", os.path.join(HERE, "peers", f"{peer}_bench.sh")], env)
+
+    def slurm(self) -> None:
+        env = {"N": str(self.args.jobs), "RUNS": str(self.args.runs), "WORK": self.work}
         if self.args.slurm:  # ports of its own: another Slurm on this machine keeps the defaults
             self.part("peer slurm", ["bash", os.path.join(HERE, "peers", "slurm_bench.sh")],
                       dict(env, VARIANTS="tuned", PHASES="e2e latency",
@@ -117,11 +131,16 @@ class Run:
 
     def all(self) -> None:
         a, parts = self.args, self.args.parts
-        if "e2e" in parts:
-            self.part("e2e", [a.python, script("e2e.py"), "--modes", "up", "--jobs", str(a.jobs),
-                              "--runs", str(a.runs), "--samples", str(a.samples)])
+        if "e2e" in parts and "peers" in parts:  # in rounds: a drift of the machine's speed
+            for _ in range(a.runs):                 # over minutes then charges both sides alike
+                self.e2e(1)
+                self.peers(1)
+        elif "e2e" in parts:
+            self.e2e(a.runs)
+        elif "peers" in parts:
+            self.peers(a.runs)
         if "peers" in parts:
-            self.peers()
+            self.slurm()
         if "cron" in parts:
             self.part("cron", [a.python, script("e2e.py"), "--modes", "cron", "--cron-jobs", str(a.cron_jobs),
                                "--runs", str(a.runs)])
