@@ -142,8 +142,8 @@ class Run:
         if "peers" in parts:
             self.slurm()
         if "cron" in parts:
-            self.part("cron", [a.python, script("e2e.py"), "--modes", "cron", "--cron-jobs", str(a.cron_jobs),
-                               "--runs", str(a.runs)])
+            self.part("cron", [a.python, script("e2e.py"), "--modes", "cron",
+                               "--cron-jobs", str(a.cron_jobs), "--runs", str(a.runs)])
         if "http" in parts:
             self.part("http", [a.python, script("http_submit.py"), "--seconds", str(a.seconds),
                                "--runs", str(a.runs)])

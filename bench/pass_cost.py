@@ -197,7 +197,8 @@ class Bench:
         t2 = time.monotonic()
         self.state.wait_idle(timeout=max(300, self.queued), between=self.once)
         self.node("DELETE")
-        note(f"  {'' if timed else 'untimed round, '}finished {self.finished.count() - self.queued}: pass {seconds * 1000:.0f} ms "
+        kind = "" if timed else "untimed round, "
+        note(f"  {kind}finished {self.finished.count() - self.queued}: pass {seconds * 1000:.0f} ms "
              f"(its CPU {cpu * 1000:.0f} ms, process {wall * 1000:.0f} ms), peak RSS "
              f"{rss / 2**20:.1f} MB; queue+intake {t1 - t0:.1f} s, jobs to the end "
              f"{time.monotonic() - t2:.1f} s; load {load()}")
