@@ -116,30 +116,30 @@ class Run:
         self.part("e2e", [a.python, script("e2e.py"), "--modes", "up", "--jobs", str(a.jobs),
                           "--runs", str(runs), "--samples", str(a.samples)])
 
+    def _peer_env(self, runs: int) -> dict:
+        return {"N": str(self.args.jobs), "RUNS": str(runs), "WORK": self.work}
+
     def peers(self, runs: int) -> None:
-        env = {"N": str(self.args.jobs), "RUNS": str(runs), "WORK": self.work}
         for peer in self.args.peers:
-            self.part(f"peer {peer}", ["bash", os.path.join(HERE, "peers", f"{peer}_bench.sh")], env)
+            self.part(f"peer {peer}", ["bash", os.path.join(HERE, "peers", f"{peer}_bench.sh")],
+                      self._peer_env(runs))
 
     def slurm(self) -> None:
-        env = {"N": str(self.args.jobs), "RUNS": str(self.args.runs), "WORK": self.work}
-        if self.args.slurm:  # ports of its own: another Slurm on this machine keeps the defaults
-            self.part("peer slurm", ["bash", os.path.join(HERE, "peers", "slurm_bench.sh")],
-                      dict(env, VARIANTS="tuned", PHASES="e2e latency",
-                           N_TUNED=str(min(self.args.jobs, self.args.slurm_jobs)),
-                           SLURM_CTLD_PORT=str(free_port()), SLURMD_PORT=str(free_port())))
+        """Ports of its own: another Slurm on this machine keeps the defaults."""
+        self.part("peer slurm", ["bash", os.path.join(HERE, "peers", "slurm_bench.sh")],
+                  dict(self._peer_env(self.args.runs), VARIANTS="tuned", PHASES="e2e latency",
+                       N_TUNED=str(min(self.args.jobs, self.args.slurm_jobs)),
+                       SLURM_CTLD_PORT=str(free_port()), SLURMD_PORT=str(free_port())))
 
     def all(self) -> None:
         a, parts = self.args, self.args.parts
-        if "e2e" in parts and "peers" in parts:  # in rounds: a drift of the machine's speed
-            for _ in range(a.runs):                 # over minutes then charges both sides alike
-                self.e2e(1)
-                self.peers(1)
-        elif "e2e" in parts:
-            self.e2e(a.runs)
-        elif "peers" in parts:
-            self.peers(a.runs)
-        if "peers" in parts:
+        together = "e2e" in parts and "peers" in parts  # in rounds: a drift of the machine's
+        for _ in range(a.runs if together else 1):      # speed then charges both sides alike
+            if "e2e" in parts:
+                self.e2e(1 if together else a.runs)
+            if "peers" in parts:
+                self.peers(1 if together else a.runs)
+        if "peers" in parts and a.slurm:
             self.slurm()
         if "cron" in parts:
             self.part("cron", [a.python, script("e2e.py"), "--modes", "cron",

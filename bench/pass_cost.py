@@ -219,10 +219,13 @@ def main() -> None:
     sizes = sorted({0} | {int(x) for x in args.finished.split(",")})
     note(f"scheduler pass: {args.queued} queued, finished {sizes}, runs={args.runs}, load {load()}")
     zero = Bench(args.queued)
-    grown = Bench(args.queued) if len(sizes) > 1 else None
+    benches = [zero]
     runs: dict[int, list] = {size: [] for size in sizes}
     try:
-        for bench in filter(None, (zero, grown)):
+        grown = Bench(args.queued) if len(sizes) > 1 else None
+        if grown:
+            benches.append(grown)
+        for bench in benches:
             bench.one_run(timed=False)  # the template of the finished jobs, and a warm start
         zero.collect()
         for size in sizes[1:] or [0]:
@@ -239,7 +242,7 @@ def main() -> None:
             report("banyan scheduler --once", f"RSS, {size} finished", "MB", [r[1] for r in runs[size]])
             report("banyan scheduler --once", f"pass CPU, {size} finished", "ms", [r[2] for r in runs[size]])
     finally:
-        for bench in filter(None, (zero, grown)):
+        for bench in benches:
             bench.stop()
 
 if __name__ == "__main__":
