@@ -11,7 +11,8 @@ import sys
 import time
 
 import pytest
-from banyan.defaults import TICK
+from banyan import timefmt
+from banyan.defaults import COVER, MAX_BACKLOG, RUN_FLOOR, TICK
 from conftest import ROOT, STRICT, Up, curl, free_port, need, split_code, wait_until
 
 
@@ -210,20 +211,35 @@ def test_a_node_is_sent_its_size_times_one_plus_backlog_and_the_rest_stays_queue
 
 
 def test_a_node_whose_jobs_are_short_is_sent_a_longer_backlog(fast_up, tmp_path):
-    """After short jobs, a 1-core node holds 1 + SHORT_BACKLOG jobs; unknown nodes get 1 + 1."""
+    """After short jobs, a 1-core node is sent 1 + backlog jobs, the backlog being COVER
+    seconds of their run time (at least `--backlog`, 1 here; at most MAX_BACKLOG), computed
+    here as the daemon does from the jobs' own `started-at` and `finished-at`."""
     one = Node(fast_up, tmp_path, name="one", cores=1)
     try:
         post(f"{fast_up.url}/scheduler/nodes/local/drain")
-        for job_id in [submit(fast_up, commands=[{"exec": ["true"]}]) for _ in range(5)]:
+        run = None
+        for _ in range(5):  # one at a time: the daemon's moving average takes them in order
+            job_id = submit(fast_up, commands=[{"exec": ["true"]}])
             assert on(fast_up, job_id, "stopped", "one", timeout=30)["result"] == "success"
-        ids = [submit(fast_up, commands=[{"shell": "sleep 0.5"}]) for _ in range(6)]
-        wait_until(lambda: any(status(fast_up, j)["state"] == "running" for j in ids), what="a job to run")
-        wait_until(lambda: sum(status(fast_up, j)["node"] == "one" for j in ids) == 4,
-                   what="the longer backlog on node one")
-        now = [status(fast_up, j)["state"] for j in ids]
-        assert sorted(now) == ["queued", "queued", "running", "starting", "starting", "starting"]
-        for job_id in ids:
-            assert on(fast_up, job_id, "stopped", "one", timeout=30)["result"] == "success"
+            record = one.record(job_id)
+            began, ended = (timefmt.parse(record[f]) for f in ("started-at", "finished-at"))
+            run = ended - began if run is None else 0.8 * run + 0.2 * (ended - began)
+        room = int(1 + max(1.0, min(MAX_BACKLOG, COVER / max(run, RUN_FLOOR))))
+        assert room > 2, f"`true` ran {run:.3f} s on average: no longer backlog to see"
+        answer, code = post(f"{fast_up.url}/scheduler/jobs/new",
+                            {"array": f"1-{room + 2}", "commands": [{"shell": "sleep 5"}]})
+        assert code == 201, answer
+        tasks = list(answer["jobs"].values())  # one file, so one pass places them all
+        try:
+            wait_until(lambda: sum(status(fast_up, j)["node"] == "one" for j in tasks) == room,
+                       what=f"{room} jobs on node one")
+            states = sorted(status(fast_up, j)["state"] for j in tasks)
+            assert states == sorted(["queued"] * 2 + ["running"] + ["starting"] * (room - 1))
+        finally:
+            for job_id in tasks:
+                post(f"{fast_up.url}/scheduler/jobs/{job_id}/kill")
+        for job_id in tasks:
+            assert on(fast_up, job_id, "stopped", timeout=30)["status"] == "error"
     finally:
         one.close()
 

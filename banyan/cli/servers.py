@@ -65,8 +65,8 @@ def tls_options(p) -> None:
 def backlog_option(p) -> None:
     p.add_argument("--backlog", type=float, default=defaults.BACKLOG,
                    help="jobs a node may hold waiting to start, as a multiple of its size "
-                        f"(default {defaults.BACKLOG:g}, {defaults.SHORT_BACKLOG:g} while its jobs "
-                        "are short; 0: only what it can start at once)")
+                        f"(default {defaults.BACKLOG:g}; more on a node of short jobs, up to "
+                        f"{defaults.MAX_BACKLOG:g}; 0: only what it can start at once)")
 
 
 def use_cafile(args) -> None:

@@ -113,16 +113,18 @@ class Placer:
         self._accepted.pop(job_id, None)
 
     def ran(self, node: str, seconds: float) -> None:
-        """Note how long a job ran on `node`: a node of short jobs gets the longer backlog."""
+        """Note how long a job ran on `node`: a node of short jobs gets a longer backlog."""
         last = self._run_seconds.get(node)
         self._run_seconds[node] = seconds if last is None else 0.8 * last + 0.2 * seconds
 
     def node_backlog(self, node: str) -> float:
-        """`SHORT_BACKLOG` for a node whose last jobs ran under `SHORT_JOB` (a waiting job
-        starts within milliseconds there), else the backlog asked for; 0 stays 0."""
-        if self.backlog > 0 and self._run_seconds.get(node, defaults.SHORT_JOB) < defaults.SHORT_JOB:
-            return max(self.backlog, defaults.SHORT_BACKLOG)
-        return self.backlog
+        """The backlog asked for; on a node whose jobs the daemon has seen end, long enough
+        to hold `COVER` seconds of their work per core (up to `MAX_BACKLOG`). 0 stays 0."""
+        run = self._run_seconds.get(node)
+        if self.backlog <= 0 or run is None:
+            return self.backlog
+        cover = defaults.COVER / max(run, defaults.RUN_FLOOR)
+        return max(self.backlog, min(defaults.MAX_BACKLOG, cover))
 
     def rooms(self) -> dict[str, Room]:
         """Room on every node: its size with the backlog, less what its placed jobs hold."""
