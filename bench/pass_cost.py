@@ -245,5 +245,6 @@ def main() -> None:
         for bench in benches:
             bench.stop()
 
+
 if __name__ == "__main__":
     main()
