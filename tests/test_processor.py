@@ -295,7 +295,7 @@ def test_a_vanished_supervisor_makes_the_attempt_lost(local_node):
     node = local_node
     node.new("v1", commands=sh("sleep 60"))
     wait_until(lambda: node.cat("v1", "pid"), what="pid")
-    os.kill(int(node.cat("v1", "supervisor")), signal.SIGKILL)
+    os.kill(int(node.cat("v1", "lock")), signal.SIGKILL)
     st = node.stopped("v1")
     assert (st["result"], st["status"]) == ("lost", "error")
     os.killpg(int(node.cat("v1", "pid")), signal.SIGKILL)
@@ -376,7 +376,7 @@ def test_a_supervisor_process_runs_one_attempt_after_another(local_node):
     let_go(node, "s1")
     node.new("s2", commands=sh("true"))
     node.stopped("s2")
-    assert node.cat("s1", "supervisor") == node.cat("s2", "supervisor")  # no fork per job
+    assert node.cat("s1", "lock") == node.cat("s2", "lock")  # no fork per job
     cpu = [float(node.cat(j, "usage").split()[1]) for j in ("s1", "s2")]
     assert cpu[0] >= 0.1 and cpu[1] < 0.05  # each attempt's own CPU, not the process's total
 
@@ -388,10 +388,10 @@ def test_a_reused_supervisor_obeys_signals_in_each_attempt_and_dies_of_sigterm_w
     node.new("g1", commands=sh("true"))
     node.stopped("g1")
     let_go(node, "g1")
-    supervisor = int(node.cat("g1", "supervisor"))
+    supervisor = int(node.cat("g1", "lock"))
     node.new("g2", commands=sh("sleep 30"))
     wait_until(lambda: node.cat("g2", "pid"), what="g2 to start")
-    assert int(node.cat("g2", "supervisor")) == supervisor
+    assert int(node.cat("g2", "lock")) == supervisor
     assert node.call("POST", "/processor/job/g2/suspend")[1]["state"] == "suspended"
     assert node.call("POST", "/processor/job/g2/continue")[1]["state"] == "running"
     assert node.call("POST", "/processor/job/g2/kill")[0] == 200
@@ -399,7 +399,7 @@ def test_a_reused_supervisor_obeys_signals_in_each_attempt_and_dies_of_sigterm_w
     let_go(node, "g2")
     node.new("g3", commands=sh("sleep 30"))
     wait_until(lambda: node.cat("g3", "pid"), what="g3 to start")
-    assert int(node.cat("g3", "supervisor")) == supervisor
+    assert int(node.cat("g3", "lock")) == supervisor
     os.kill(supervisor, signal.SIGTERM)  # to a supervisor that runs an attempt: kill the attempt
     assert node.stopped("g3")["result"] == "killed"
     let_go(node, "g3")

@@ -56,6 +56,7 @@ class Supervisor:
             return
         try:
             if self.jobs.get(self.id, "state") == "starting":
+                self.jobs.sign(lock)
                 self._run()
         finally:
             os.close(lock)
@@ -63,7 +64,6 @@ class Supervisor:
     def _run(self) -> None:
         request = self.jobs.request(self.id)
         self.record = self.jobs.fresh_record(self.id, int(self.jobs.get(self.id, "attempt") or 1))
-        self.jobs.put(self.id, "supervisor", os.getpid())
         self.used_before = _children_cpu()
         self.wake_r = _Signals.attach(self)
         try:

@@ -4,7 +4,10 @@ A folder appears whole (built in tmp/, renamed). A new attempt of a known job is
 the same way; the old attempt's folder becomes its `attempts/<n>/` inside it, so `log`
 is always the last attempt's. Each attempt has a `lock` file that its supervisor holds
 (flock) for its whole life: the kernel drops it when the supervisor dies, even by -9,
-so "is the lock free?" is the proof that nobody is running the attempt (nq's rule).
+so "is the lock free?" is the proof that nobody is running the attempt (nq's rule). The
+supervisor writes its pid into that file as it takes it (`cat lock`), where the
+processor finds whom to signal: one write to a file it holds open, not an atomic write
+of a file of its own (`supervisor`, as it was, cost a job three more system calls).
 """
 
 import fcntl
@@ -18,7 +21,7 @@ import time
 from .. import defaults
 from ..errors import NotFound
 from ..jsontext import sorted_text
-from .atomic import append_line, read_text, tmp_name, write_staged, write_text
+from .atomic import append_line, pid, read_text, tmp_name, write_staged, write_text
 from .paths import Layout
 
 FIELDS = ("state", "status", "result", "pid", "exit-status", "signal", "started-at",
@@ -159,6 +162,17 @@ class ProcessorJobs:
                     os.close(fd)
                     return None
                 time.sleep(HOLD_POLL)
+
+    def sign(self, fd: int) -> None:
+        """Write this process's pid into the lock it just took (`hold`): the attempt's file is
+        new and empty, and a pid is a few bytes at offset 0, so a reader sees all or none."""
+        os.pwrite(fd, b"%d\n" % pid(), 0)
+
+    def holder(self, job_id: str) -> int | None:
+        """The pid its supervisor wrote into the attempt's lock; trust it for a signal only
+        while the lock is held (`supervised`)."""
+        text = read_text(self.path(job_id, "lock"))
+        return int(text) if text and text.isdigit() else None
 
     def supervised(self, job_id: str) -> bool:
         """True while a supervisor holds the attempt's lock."""
