@@ -11,7 +11,7 @@ import pytest
 from banyan.errors import NoSpace, Unavailable
 from banyan.scheduler import lifecycle
 from banyan.scheduler.passes import Scheduler
-from banyan.spool import Spool, queue
+from banyan.spool import Spool, events, queue
 from banyan.spool.atomic import append_line, read_text, write_text
 from banyan.spool.lock import hold, try_hold
 
@@ -191,6 +191,8 @@ def test_disk_full_is_a_507_error_not_a_partial_file(spool):
         pytest.skip("no /dev/full on this machine")
     with pytest.raises(NoSpace):
         append_line("/dev/full", "x")
+    with pytest.raises(NoSpace):  # the global log, through the descriptor kept open
+        events.append_global("/dev/full", "x")
 
 
 def test_times_parse_back_to_the_millisecond_and_only_in_the_state_folder_format():
@@ -240,10 +242,23 @@ def test_ids_are_checked_the_same_the_second_time():
 
 
 def test_an_event_detail_cannot_forge_a_line(spool):
-    from banyan.spool import events
-
     os.mkdir(spool.layout.job_dir("j1"))
     events.record(spool.layout, "j1", "note", "one\n2026-01-01T00:00:00.000Z forged x\x1b[2J", now=0)
     assert events.read(spool.layout, "j1") == [
         "1970-01-01T00:00:00.000Z note one 2026-01-01T00:00:00.000Z forged x [2J"]
     assert events.clean("é ok " * 300) == ("é ok " * 300)[:1000]
+
+
+def test_the_global_log_kept_open_follows_a_log_moved_aside(spool, monkeypatch):
+    """A process keeps the global log open; once the path names another file (logrotate
+    moved it), the next check lets the old one go and the lines go to the path again."""
+    for job_id in ("r1", "r2", "r3"):
+        os.mkdir(spool.layout.job_dir(job_id))
+    events.record(spool.layout, "r1", "note", now=0)
+    os.rename(spool.layout.events, spool.layout.events + ".1")
+    events.record(spool.layout, "r2", "note", now=0)  # within RECHECK: still the open file
+    monkeypatch.setattr(events, "RECHECK", 0.0)
+    events.record(spool.layout, "r3", "note", now=0)
+    with open(spool.layout.events + ".1") as old, open(spool.layout.events) as new:
+        assert [line.split()[1] for line in old] == ["r1", "r2"]
+        assert [line.split()[1] for line in new] == ["r3"]

@@ -1,10 +1,18 @@
 """Append-only event logs: one per job, and the global one of every transition."""
 
 import os
+import threading
+import time
 
 from .. import timefmt
-from .atomic import append_line, read_bytes
+from .atomic import FULL, append_line, no_space, read_bytes
 from .paths import Layout
+
+RECHECK = 1.0
+"""Seconds a process writes to the global log's open descriptor before it checks that
+the path still names that file (a log moved aside by logrotate is then let go)."""
+KEPT = 8
+"""Global logs (state folders) a process keeps open at once."""
 
 
 def clean(text: str) -> str:
@@ -20,7 +28,56 @@ def record(layout: Layout, job_id: str, event: str, detail: str = "", now: float
     when = timefmt.iso(now)
     detail = clean(detail)
     append_line(layout.job_file(job_id, "events"), f"{when} {event} {detail}".rstrip())
-    append_line(layout.events, f"{when} {job_id} {event} {detail}".rstrip())
+    append_global(layout.events, f"{when} {job_id} {event} {detail}".rstrip())
+
+
+class _Open:
+    """The global logs this process keeps open: a scheduler writes four lines a job there,
+    and open and close were two of every line's three system calls. A write happens under
+    the lock, so no thread writes to a descriptor another has just closed."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.fds: dict[str, tuple[int, float]] = {}  # path → (fd, when last checked)
+
+    def write(self, path: str, data: bytes) -> None:
+        with self.lock:
+            fd, checked = self.fds.get(path, (-1, 0.0))
+            now = time.monotonic()
+            if fd >= 0 and now - checked >= RECHECK:
+                self.fds[path] = (fd, now)
+                if not _same(fd, path):
+                    os.close(self.fds.pop(path)[0])
+                    fd = -1
+            if fd < 0:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                if len(self.fds) >= KEPT:
+                    os.close(self.fds.pop(next(iter(self.fds)))[0])
+                self.fds[path] = (fd, now)
+            os.write(fd, data)
+
+
+_open = _Open()
+
+
+def _same(fd: int, path: str) -> bool:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    here = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (here.st_dev, here.st_ino)
+
+
+def append_global(path: str, line: str) -> None:
+    """`append_line` to the global log, through the descriptor this process keeps open."""
+    data = (line.replace("\n", " ") + "\n").encode(errors="replace")
+    try:
+        _open.write(path, data)
+    except OSError as err:
+        if err.errno in FULL:
+            raise no_space(err, path) from err
+        raise
 
 
 def read(layout: Layout, job_id: str) -> list[str]:

@@ -101,7 +101,7 @@ class Jobs:
             if os.path.isdir(final):
                 return False
             raise
-        append_line(lay.events, f"{created} {job_id} submitted {state.value}")
+        events.append_global(lay.events, f"{created} {job_id} submitted {state.value}")
         if self._memo is not None:  # the pass goes on with this job: no need to read it back
             self._memo.update({(job_id, "state"): state.value, (job_id, "node"): None,
                                (job_id, "attempts"): "0", (job_id, "created-at"): created,
