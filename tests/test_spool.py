@@ -249,6 +249,25 @@ def test_an_event_detail_cannot_forge_a_line(spool):
     assert events.clean("é ok " * 300) == ("é ok " * 300)[:1000]
 
 
+def test_a_child_forked_while_the_global_log_is_being_written_can_write_it(spool):
+    """The descriptor's lock, held by another thread at the fork, is not the child's."""
+    events.append_global(spool.layout.events, "parent")
+    with events._open.lock:  # as a thread of the parent writing at that moment
+        pid = os.fork()
+        if pid == 0:
+            events.append_global(spool.layout.events, "child")
+            os._exit(0)
+    deadline = time.monotonic() + 10
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the child hung on the parent's lock")
+        time.sleep(0.01)
+    with open(spool.layout.events) as f:
+        assert f.read().split() == ["parent", "child"]
+
+
 def test_the_global_log_kept_open_follows_a_log_moved_aside(spool, monkeypatch):
     """A process keeps the global log open; once the path names another file (logrotate
     moved it), the next check lets the old one go and the lines go to the path again."""

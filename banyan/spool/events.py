@@ -60,6 +60,15 @@ class _Open:
 _open = _Open()
 
 
+def _forked() -> None:
+    """A child gets a lock of its own: a thread of the parent may have held this one at the
+    fork. The descriptors stay good (O_APPEND, shared with the parent)."""
+    _open.lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 def _same(fd: int, path: str) -> bool:
     try:
         st = os.stat(path)
