@@ -80,8 +80,8 @@ def rows(sizes: list[int]) -> list[tuple]:
 class Run:
     def __init__(self, args):
         self.args = args
-        self.results: dict[tuple[str, str], tuple[float, str]] = {}
         self.runs: dict[tuple[str, str], list[float]] = {}
+        self.units: dict[tuple[str, str], str] = {}
         self.loads: dict[tuple[str, str], str] = {}
         self.failed: list[str] = []
         self.work = tempfile.mkdtemp(prefix="banyan-bench-peers-")
@@ -103,9 +103,8 @@ class Run:
             m = LINE.match(line.rstrip("\n"))
             if m:  # a figure met again (the alternated rounds below) adds its runs
                 key = (m.group(1).strip(), m.group(2).strip())
-                runs = self.runs.setdefault(key, [])
-                runs.extend(float(x) for x in m.group(5).split())
-                self.results[key] = (statistics.median(runs), m.group(4))
+                self.runs.setdefault(key, []).extend(float(x) for x in m.group(5).split())
+                self.units[key] = m.group(4)
                 self.loads.setdefault(key, f"{started:.1f}")
         if proc.wait() != 0:
             self.failed.append(name)
@@ -156,12 +155,18 @@ class Run:
             self.part("floor", [a.python, script("floor.py"), "--jobs", str(2 * a.jobs),
                                 "--runs", str(a.runs)])
 
+    def figure(self, key: tuple[str, str] | None) -> tuple[float, str] | None:
+        """A figure's median over every run of it, and its unit; None if it did not run."""
+        if key not in self.runs:
+            return None
+        return statistics.median(self.runs[key]), self.units[key]
+
     def table(self, sizes: list[int]) -> str:
         out = ["| figure | Banyan | peer or baseline, same run | ratio | target | met? | load |",
                "|---|---|---|---|---|---|---|"]
         for figure, ours, theirs, target in rows(sizes):
-            mine = self.results.get(ours)
-            peer = self.results.get(theirs) if theirs else None
+            mine = self.figure(ours)
+            peer = self.figure(theirs) if theirs else None
             shown_peer = fmt(peer) if peer else ("–" if theirs is None else "not run")
             ratio = mine[0] / peer[0] if mine and peer and peer[0] else None
             value = ratio if theirs else (mine[0] if mine else None)

@@ -126,9 +126,14 @@ def read_bytes(path: str) -> bytes | None:
     return data
 
 
+def line_bytes(line: str) -> bytes:
+    """`line` as one line of a log: inner newlines become spaces, one ends it."""
+    return (line.replace("\n", " ") + "\n").encode(errors="replace")
+
+
 def append_line(path: str, line: str) -> None:
     """Append one line with a single O_APPEND write, so concurrent appenders never interleave."""
-    data = (line.replace("\n", " ") + "\n").encode(errors="replace")
+    data = line_bytes(line)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:

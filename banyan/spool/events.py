@@ -5,7 +5,7 @@ import threading
 import time
 
 from .. import timefmt
-from .atomic import FULL, append_line, no_space, read_bytes
+from .atomic import FULL, append_line, line_bytes, no_space, read_bytes
 from .paths import Layout
 
 RECHECK = 1.0
@@ -80,9 +80,8 @@ def _same(fd: int, path: str) -> bool:
 
 def append_global(path: str, line: str) -> None:
     """`append_line` to the global log, through the descriptor this process keeps open."""
-    data = (line.replace("\n", " ") + "\n").encode(errors="replace")
     try:
-        _open.write(path, data)
+        _open.write(path, line_bytes(line))
     except OSError as err:
         if err.errno in FULL:
             raise no_space(err, path) from err

@@ -168,12 +168,6 @@ class ProcessorJobs:
         new and empty, and a pid is a few bytes at offset 0, so a reader sees all or none."""
         os.pwrite(fd, b"%d\n" % pid(), 0)
 
-    def holder(self, job_id: str) -> int | None:
-        """The pid its supervisor wrote into the attempt's lock; trust it for a signal only
-        while the lock is held (`supervised`)."""
-        text = read_text(self.path(job_id, "lock"))
-        return int(text) if text and text.isdigit() else None
-
     def supervised(self, job_id: str) -> bool:
         """True while a supervisor holds the attempt's lock."""
         fd = self.hold(job_id)

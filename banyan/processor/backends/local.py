@@ -84,7 +84,7 @@ class LocalBackend(Backend):
         attempt after attempt, so its pid is no proof of which one it runs by then."""
         if self.slots.drop(job_id) or not self.jobs.supervised(job_id):
             return
-        supervisor, pid = self.jobs.holder(job_id), _int(self.jobs.get(job_id, "pid"))
+        supervisor, pid = (_int(self.jobs.get(job_id, f)) for f in ("lock", "pid"))
         if supervisor and pid and proctree.child_of(pid, supervisor):  # not a reused pid
             proctree.send(pid, signal.SIGKILL)
         if self._wait_free(job_id, CONTROL_WAIT / 2):
@@ -136,7 +136,7 @@ class LocalBackend(Backend):
                 self.reporter.tell(rec)
                 return rec
         self.jobs.put(job_id, "control", action)
-        supervisor = self.jobs.holder(job_id)
+        supervisor = _int(self.jobs.get(job_id, "lock"))  # trusted only while the lock is held
         if supervisor and self.jobs.supervised(job_id):  # the lock's holder wrote its pid there
             try:
                 os.kill(supervisor, signal.SIGUSR1)
